@@ -1,0 +1,269 @@
+"""The public Python API: ``ketasim.simulate(...)`` returning tidy results.
+
+>>> import ketasim
+>>> res = ketasim.simulate("ketamine-racemic", dose="0.5 mg/kg", route="iv-infusion",
+...                        over="40 min", weight="70 kg", until="24 h")
+>>> res.summary            # Cmax, Tmax, AUC per analyte at the sampling site
+>>> res.timecourse         # one row per patient and time, one column per output
+
+Concentration columns are named ``<analyte>_<site>_ng_per_ml`` and ``<analyte>_<site>_um``
+with sites ``plasma`` (the species' sampling site: venous blood in humans, as in the
+depression trials; arterial in rodents), ``arterial`` (the model's central compartment) and
+``brain`` (the effect site: plasma-equivalent concentration in humans, tissue concentration
+``Kp * Ce`` where the drug file gives a brain:plasma ratio).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ketasim.data import SPECIES
+from ketasim.engine import SolveOptions, integrate
+from ketasim.errors import KetasimInputError, RegimenError, UnknownNameError
+from ketasim.model import Model, build_model
+from ketasim.pk.compartments import SITES, aucs, concentrations
+from ketasim.pk.regimen import Dose, Regimen
+from ketasim.units import parse_time_h, parse_weight_kg
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """What :func:`simulate` returns.
+
+    Attributes
+    ----------
+    timecourse
+        Tidy frame: ``patient``, ``t_h`` and one column per output.
+    summary
+        One row per patient and analyte: ``cmax_ng_per_ml``, ``cmax_um``, ``tmax_h``,
+        ``auc_ng_h_per_ml`` (0 to the end of the simulation) at the ``plasma`` site, and the
+        brain effect-site peak.
+    regimen, drug, species
+        What was simulated.
+    plasma_site
+        ``venous`` or ``arterial``: what ``plasma`` means for this species.
+    """
+
+    timecourse: pd.DataFrame
+    summary: pd.DataFrame
+    regimen: Regimen
+    drug: str
+    species: str
+    plasma_site: str
+    states: np.ndarray = field(repr=False)
+    state_names: tuple[str, ...] = field(repr=False)
+
+    def to_json_dict(self, patient: int = 0) -> dict[str, Any]:
+        """``{"summary": {...}, "timecourse": [...]}`` for one patient (the CLI's --json)."""
+        summ = self.summary[self.summary["patient"] == patient]
+        summary = {
+            row.analyte: {
+                "cmax_ng_per_ml": float(row.cmax_ng_per_ml),
+                "cmax_um": float(row.cmax_um),
+                "tmax_h": float(row.tmax_h),
+                "auc_ng_h_per_ml": float(row.auc_ng_h_per_ml),
+                "brain_cmax_ng_per_ml": float(row.brain_cmax_ng_per_ml),
+                "site": self.plasma_site,
+            }
+            for row in summ.itertuples()
+        }
+        tc = self.timecourse[self.timecourse["patient"] == patient].drop(columns="patient")
+        return {
+            "drug": self.drug,
+            "species": self.species,
+            "plasma_site": self.plasma_site,
+            "regimen": repr(self.regimen),
+            "summary": summary,
+            "timecourse": tc.to_dict(orient="records"),
+        }
+
+
+def _default_times(regimen: Regimen, until_h: float) -> np.ndarray:
+    """An output grid fine enough to see infusion peaks, plus every dose start and end."""
+    step_h = max(1.0 / 60.0, until_h / 2000.0)
+    grid = np.arange(0.0, until_h + 1e-12, step_h)
+    events = [t for t, d in regimen.doses] + [t + d.duration_h for t, d in regimen.doses]
+    times = np.unique(np.concatenate([grid, [until_h], [e for e in events if e <= until_h]]))
+    return times
+
+
+def build_regimen(
+    dose: str | None = None,
+    route: str = "iv-infusion",
+    over: str | None = None,
+    *,
+    every: str | None = None,
+    count: int | None = None,
+    schedule: Sequence[str] | None = None,
+    rates: Sequence[tuple[str, str]] | None = None,
+    start: str = "0 h",
+) -> Regimen:
+    """A regimen from the flat options the CLI and web forms use."""
+    if rates:
+        if dose is not None:
+            raise RegimenError("dose", dose, "give either a dose or rate steps, not both")
+        single = Dose.steps(rates)
+    else:
+        if dose is None:
+            raise RegimenError("dose", None, "a dose is required, e.g. '0.5 mg/kg' or '50 mg'")
+        single = Dose(dose, route=route, over=over)
+    if schedule is not None and (every is not None or count is not None):
+        raise RegimenError("schedule", schedule, "give either --schedule or --every/--count")
+    if schedule is not None:
+        return Regimen.at(list(schedule), single)
+    if every is not None or count is not None:
+        if every is None or count is None:
+            raise RegimenError("every", every, "--every and --count go together")
+        return Regimen.every(every, single, count=count, start=start)
+    return Regimen.single(single, at=start)
+
+
+def simulate(
+    drug: str,
+    regimen: Regimen | None = None,
+    *,
+    dose: str | None = None,
+    route: str = "iv-infusion",
+    over: str | None = None,
+    every: str | None = None,
+    count: int | None = None,
+    schedule: Sequence[str] | None = None,
+    rates: Sequence[tuple[str, str]] | None = None,
+    species: str = "human",
+    weight: str | Sequence[str] | None = None,
+    n_patients: int = 1,
+    variability: bool = False,
+    seed: int = 0,
+    until: str = "24 h",
+    times_h: Sequence[float] | np.ndarray | None = None,
+    bioavailability: dict[str, str] | None = None,
+    allow_anesthetic: bool = False,
+    solver: SolveOptions | None = None,
+) -> SimulationResult:
+    """Simulate plasma and brain concentrations of a drug for one or many patients.
+
+    Parameters
+    ----------
+    drug
+        Library name (``ketamine-racemic``, ``esketamine``, ``memantine``...).
+    regimen
+        A :class:`~ketasim.pk.regimen.Regimen`; or build one from ``dose``, ``route``,
+        ``over``, ``every``/``count``, ``schedule`` or ``rates``.
+    species
+        ``human`` (default 70 kg), ``mouse`` (25 g) or ``rat`` (250 g).
+    weight
+        Body weight with unit ("70 kg"), or one per patient; default the species' weight.
+    n_patients
+        Number of virtual patients (they differ only with ``variability=True``).
+    variability
+        Draw each patient's CL, V, ka and F from the drug file's log-normal variability.
+    seed
+        Seed of the variability draws; patient i's draws depend only on (seed, i).
+    until
+        End of the simulation ("24 h", "14 d").
+    times_h
+        Output times in hours (default: a grid of at least one point a minute up to 2000
+        points, plus every dose start and end).
+    bioavailability
+        Route -> named published reading (``{"intranasal": "yanagihara-2003"}``).
+    allow_anesthetic
+        Simulate doses that reach anaesthetic exposure (refused by default).
+    solver
+        Engine options (method, tolerances, chunk size).
+
+    Returns
+    -------
+    SimulationResult
+    """
+    if species not in SPECIES:
+        raise UnknownNameError("species", species, SPECIES)
+    if regimen is None:
+        regimen = build_regimen(
+            dose, route, over, every=every, count=count, schedule=schedule, rates=rates
+        )
+    if not regimen.doses:
+        raise RegimenError("regimen", repr(regimen), "a regimen needs at least one dose")
+    if not isinstance(n_patients, int) or isinstance(n_patients, bool) or n_patients < 1:
+        raise KetasimInputError("n_patients", n_patients, "a whole number, 1 or more")
+    weights = _weights(weight, species, n_patients)
+    until_h = parse_time_h(until, "until")
+    if until_h <= 0:
+        raise KetasimInputError("until", until, "the simulation must end after time zero")
+    model = build_model(
+        drug, species, regimen.routes, weights, seed=seed, variability=variability
+    )
+    breakpoints = model.breakpoints(regimen, bioavailability, allow_anesthetic)
+    if times_h is None:
+        t = _default_times(regimen, until_h)
+    else:
+        t = np.asarray(times_h, dtype=float)
+        if t.ndim != 1 or t.size == 0 or np.any(np.diff(t) <= 0) or t[0] < 0:
+            raise KetasimInputError("times", list(t), "increasing times of 0 h or later")
+    y = integrate(model.system(), model.initial_state(), breakpoints, t, solver)
+    return _result(model, regimen, t, y)
+
+
+def _weights(weight: str | Sequence[str] | None, species: str, n: int) -> np.ndarray:
+    if weight is None:
+        return np.full(n, SPECIES[species])
+    if isinstance(weight, str):
+        return np.full(n, parse_weight_kg(weight, "weight"))
+    values = np.array([parse_weight_kg(w, "weight") for w in weight])
+    if values.size != n:
+        raise KetasimInputError("weight", list(weight), f"one weight, or one per patient ({n})")
+    return values
+
+
+def _result(model: Model, regimen: Regimen, t: np.ndarray, y: np.ndarray) -> SimulationResult:
+    conc = concentrations(model.structure, model.values, y)
+    auc = aucs(model.structure, y)
+    n_pat = y.shape[0]
+    columns: dict[str, np.ndarray] = {
+        "patient": np.repeat(np.arange(n_pat), t.size),
+        "t_h": np.tile(t, n_pat),
+    }
+    for name, values in conc.items():
+        analyte = name.rsplit("_", 1)[0]
+        columns[f"{name}_ng_per_ml"] = values.reshape(-1)
+        columns[f"{name}_um"] = values.reshape(-1) / model.mw(analyte)
+    timecourse = pd.DataFrame(columns)
+    rows = []
+    for analyte in model.structure.analytes:
+        plasma = conc[f"{analyte}_plasma"]
+        brain = conc[f"{analyte}_brain"]
+        i_max = np.argmax(plasma, axis=1)
+        cmax = plasma[np.arange(n_pat), i_max]
+        for p in range(n_pat):
+            rows.append(
+                {
+                    "patient": p,
+                    "analyte": analyte,
+                    "cmax_ng_per_ml": cmax[p],
+                    "cmax_um": cmax[p] / model.mw(analyte),
+                    "tmax_h": t[i_max[p]],
+                    "auc_ng_h_per_ml": auc[f"{analyte}_plasma"][p, -1],
+                    "brain_cmax_ng_per_ml": brain[p].max(),
+                }
+            )
+    summary = pd.DataFrame(rows)
+    plasma_site = model.drug.species[model.species].sampling
+    if not model.structure.has_venous:
+        plasma_site = "arterial"
+    return SimulationResult(
+        timecourse=timecourse,
+        summary=summary,
+        regimen=regimen,
+        drug=model.drug.name,
+        species=model.species,
+        plasma_site=plasma_site,
+        states=y,
+        state_names=model.state_names,
+    )
+
+
+__all__ = ["SITES", "SimulationResult", "build_regimen", "simulate"]
