@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ketasim.data import SPECIES
+from ketasim.data import SPECIES, load_drug
 from ketasim.engine import SolveOptions, integrate
 from ketasim.errors import KetasimInputError, RegimenError, UnknownNameError
 from ketasim.model import Model, build_model
@@ -61,17 +61,12 @@ class SimulationResult:
     def to_json_dict(self, patient: int = 0) -> dict[str, Any]:
         """``{"summary": {...}, "timecourse": [...]}`` for one patient (the CLI's --json)."""
         summ = self.summary[self.summary["patient"] == patient]
-        summary = {
-            row.analyte: {
-                "cmax_ng_per_ml": float(row.cmax_ng_per_ml),
-                "cmax_um": float(row.cmax_um),
-                "tmax_h": float(row.tmax_h),
-                "auc_ng_h_per_ml": float(row.auc_ng_h_per_ml),
-                "brain_cmax_ng_per_ml": float(row.brain_cmax_ng_per_ml),
-                "site": self.plasma_site,
-            }
-            for row in summ.itertuples()
-        }
+        numbers = ("cmax_ng_per_ml", "cmax_um", "tmax_h", "auc_ng_h_per_ml", "brain_cmax_ng_per_ml")
+        summary: dict[str, dict[str, Any]] = {}
+        for record in summ.to_dict(orient="records"):
+            entry: dict[str, Any] = {key: float(record[key]) for key in numbers}
+            entry["site"] = self.plasma_site
+            summary[str(record["analyte"])] = entry
         tc = self.timecourse[self.timecourse["patient"] == patient].drop(columns="patient")
         return {
             "drug": self.drug,
@@ -144,6 +139,8 @@ def simulate(
     bioavailability: dict[str, str] | None = None,
     allow_anesthetic: bool = False,
     solver: SolveOptions | None = None,
+    per_patient: Sequence[Regimen] | None = None,
+    weights_kg: Sequence[float] | None = None,
 ) -> SimulationResult:
     """Simulate plasma and brain concentrations of a drug for one or many patients.
 
@@ -175,14 +172,25 @@ def simulate(
         Simulate doses that reach anaesthetic exposure (refused by default).
     solver
         Engine options (method, tolerances, chunk size).
+    per_patient
+        One regimen per patient (from an event table); overrides ``regimen``.
+    weights_kg
+        Body weights in kg, one per patient, already parsed (an event table's WT column).
 
     Returns
     -------
     SimulationResult
     """
+    load_drug(drug)  # an unknown drug is the first thing to report
     if species not in SPECIES:
         raise UnknownNameError("species", species, SPECIES)
-    if regimen is None:
+    if per_patient is not None:
+        regimens = list(per_patient)
+        if not regimens:
+            raise RegimenError("events", "no patients", "an event table needs at least one dose")
+        n_patients = len(regimens)
+        regimen = sum(regimens[1:], regimens[0])
+    elif regimen is None:
         regimen = build_regimen(
             dose, route, over, every=every, count=count, schedule=schedule, rates=rates
         )
@@ -190,14 +198,23 @@ def simulate(
         raise RegimenError("regimen", repr(regimen), "a regimen needs at least one dose")
     if not isinstance(n_patients, int) or isinstance(n_patients, bool) or n_patients < 1:
         raise KetasimInputError("n_patients", n_patients, "a whole number, 1 or more")
-    weights = _weights(weight, species, n_patients)
+    weights = (
+        _weights(weight, species, n_patients)
+        if weights_kg is None
+        else np.asarray(weights_kg, dtype=float)
+    )
+    if weights.size != n_patients or np.any(~(weights > 0)):
+        raise KetasimInputError("weight", list(weights), f"{n_patients} weights above 0 kg")
     until_h = parse_time_h(until, "until")
     if until_h <= 0:
         raise KetasimInputError("until", until, "the simulation must end after time zero")
-    model = build_model(
-        drug, species, regimen.routes, weights, seed=seed, variability=variability
-    )
-    breakpoints = model.breakpoints(regimen, bioavailability, allow_anesthetic)
+    model = build_model(drug, species, regimen.routes, weights, seed=seed, variability=variability)
+    if per_patient is not None:
+        breakpoints = model.breakpoints_per_patient(
+            list(per_patient), bioavailability, allow_anesthetic
+        )
+    else:
+        breakpoints = model.breakpoints(regimen, bioavailability, allow_anesthetic)
     if times_h is None:
         t = _default_times(regimen, until_h)
     else:

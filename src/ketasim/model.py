@@ -79,6 +79,47 @@ class Model:
         )
         return inputs_to_breakpoints(inputs, self.state_names, self.weight_kg.size)
 
+    def breakpoints_per_patient(
+        self,
+        regimens: list[Regimen],
+        readings: dict[str, str] | None = None,
+        allow_anesthetic: bool = False,
+    ) -> list[Breakpoint]:
+        """Breakpoints when each patient has a regimen of its own (an event table).
+
+        The inputs are worked out patient by patient (set-up only; the integration stays
+        batched) and padded with zeros for the other patients.
+        """
+        n = self.weight_kg.size
+        out: list[Breakpoint] = []
+        for p, regimen in enumerate(regimens):
+            rows = slice(p, p + 1)
+            inputs = regimen_inputs(
+                regimen,
+                self.drug,
+                self.species,
+                self.structure,
+                self.weight_kg[rows],
+                self.factors["f"][rows],
+                readings,
+                allow_anesthetic,
+            )
+            for bp in inputs_to_breakpoints(inputs, self.state_names, 1):
+                out.append(
+                    Breakpoint(
+                        bp.t_h,
+                        None if bp.bolus is None else _pad(bp.bolus, p, n),
+                        None if bp.rate_change is None else _pad(bp.rate_change, p, n),
+                    )
+                )
+        return out
+
+
+def _pad(row: np.ndarray, p: int, n: int) -> np.ndarray:
+    full = np.zeros((n, row.shape[1]))
+    full[p] = row[0]
+    return full
+
 
 def inputs_to_breakpoints(
     inputs: list[Input], state_names: tuple[str, ...], n_patients: int
@@ -129,7 +170,9 @@ def build_model(
     drug = load_drug(drug_name)
     if drug.is_placebo:
         raise KetasimInputError(
-            "drug", drug_name, "saline has no pharmacokinetics; it is a comparator of the trial layer"
+            "drug",
+            drug_name,
+            "saline has no pharmacokinetics; it is a comparator of the trial layer",
         )
     if species not in drug.species:
         raise UnknownNameError(f"species (for {drug_name})", species, drug.species)
@@ -148,7 +191,6 @@ def build_model(
         ones = np.ones_like(weight)
         met = disposition_values(met_disp, weight, spk.reference_weight_kg, ones, ones)
     ka = {pw.state: pw.spec.ka.to("1/h") * factors["ka"] for pw in structure.pathways}
-    ka.update({pw.fp_state: ka[pw.state] for pw in structure.pathways})
     mw_ratio = 1.0
     if metabolite is not None and drug.mw is not None and metabolite.mw is not None:
         mw_ratio = metabolite.mw.to("g/mol") / drug.mw.to("g/mol")

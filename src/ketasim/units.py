@@ -25,7 +25,7 @@ WEIGHT_UNIT = "kilogram"
 @lru_cache(maxsize=1)
 def registry() -> pint.UnitRegistry:
     """The one pint registry of ketasim (days as ``d``, ``h``, ``min``, ``s``, ``wk``)."""
-    ureg = pint.UnitRegistry()
+    ureg: pint.UnitRegistry = pint.UnitRegistry()
     ureg.define("wk = week")
     return ureg
 
@@ -39,7 +39,7 @@ def _parse(text: str | float | int, field: str, example: str) -> Any:
         raise UnitError(field, text, f"write a quantity with a unit, e.g. {example!r}")
     cleaned = text.strip().replace("µ", "u").replace("μ", "u")
     try:
-        q = registry().Quantity(cleaned)
+        q: Any = registry().Quantity(cleaned)
     except Exception as exc:  # pint raises many kinds of errors for bad text
         raise UnitError(field, text, f"could not read it as a quantity, e.g. {example!r}") from exc
     if not isinstance(q, pint.Quantity) or not hasattr(q, "magnitude"):

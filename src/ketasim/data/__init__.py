@@ -4,7 +4,15 @@ The YAML files live beside this module (``drugs/*.yaml``); :func:`load_drug` rea
 into a frozen :class:`~ketasim.data.spec.Drug`.
 """
 
-from ketasim.data.library import SPECIES, drug_names, load_drug, load_drug_file
+from ketasim.data.library import SPECIES, drug_names, load_drug, load_drug_file, parameter_rows
 from ketasim.data.spec import Drug, Parameter
 
-__all__ = ["SPECIES", "Drug", "Parameter", "drug_names", "load_drug", "load_drug_file"]
+__all__ = [
+    "SPECIES",
+    "Drug",
+    "Parameter",
+    "drug_names",
+    "load_drug",
+    "load_drug_file",
+    "parameter_rows",
+]

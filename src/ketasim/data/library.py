@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -45,10 +45,57 @@ def load_drug_file(path: Path) -> Drug:
     return drug
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_drug(name: str) -> Drug:
     """The library drug called ``name`` (``ketamine-racemic``, ``esketamine``, ...)."""
     names = drug_names()
     if name not in names:
         raise UnknownNameError("drug", name, names)
     return load_drug_file(_drug_dir() / f"{name}.yaml")
+
+
+def parameter_rows(drug: Drug) -> list[dict[str, object]]:
+    """Every parameter of a drug file as a flat row: path, value, unit, kind, source, reason."""
+    from ketasim.data.spec import DoseTable, Parameter
+
+    rows: list[dict[str, object]] = []
+
+    def walk(obj: object, path: str) -> None:
+        if isinstance(obj, Parameter):
+            rows.append(
+                {
+                    "drug": drug.name,
+                    "parameter": path,
+                    "value": obj.value,
+                    "unit": obj.unit,
+                    "kind": obj.kind,
+                    "source": obj.source,
+                    "description": obj.description,
+                    "reason": obj.reason or "",
+                }
+            )
+        elif isinstance(obj, DoseTable):
+            pairs = ", ".join(
+                f"{d:g} mg: {v:g}" for d, v in zip(obj.dose_mg, obj.value, strict=True)
+            )
+            rows.append(
+                {
+                    "drug": drug.name,
+                    "parameter": path,
+                    "value": pairs,
+                    "unit": "dimensionless (by dose)",
+                    "kind": obj.kind,
+                    "source": obj.source,
+                    "description": obj.description,
+                    "reason": obj.reason or "",
+                }
+            )
+        elif isinstance(obj, dict):
+            for key, val in obj.items():
+                walk(val, f"{path}.{key}" if path else str(key))
+        elif hasattr(obj, "model_fields"):
+            for key in type(obj).model_fields:
+                walk(getattr(obj, key), f"{path}.{key}" if path else key)
+
+    walk(drug, "")
+    return rows

@@ -2,7 +2,7 @@
 
 A parameter in a data file is one annotated line::
 
-    cl: {value: 79, unit: L/h, description: clearance per 70 kg, source: kamp-2020, kind: literature}
+    cl: {value: 79, unit: L/h, description: clearance, source: kamp-2020, kind: literature}
 
 and loads into a :class:`Parameter` that checks its unit with pint, its kind, and that an
 ``assumed`` parameter says why. Specs are frozen pydantic models: change them with
@@ -64,7 +64,8 @@ class Parameter(Frozen):
 
     def is_per_kg(self) -> bool:
         """True when the unit is per kg of body weight (``L/kg``, ``L/h/kg``)."""
-        return dict(registry().Unit(self.unit)._units).get("kilogram", 0) < 0
+        items = registry().Quantity(1.0, self.unit).unit_items()
+        return any(name == "kilogram" and exp.real < 0 for name, exp in items)
 
 
 class DoseTable(Frozen):

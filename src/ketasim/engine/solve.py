@@ -35,8 +35,15 @@ Method = Literal["BDF", "Radau", "LSODA"]
 class OdeSystem(Protocol):
     """What the engine integrates: a batched right-hand side with an optional Jacobian."""
 
-    n_patients: int
-    n_states: int
+    @property
+    def n_patients(self) -> int:
+        """Number of patients in the batch."""
+        ...
+
+    @property
+    def n_states(self) -> int:
+        """Number of states per patient."""
+        ...
 
     def rhs(self, t: float, y: np.ndarray, u: np.ndarray) -> np.ndarray:
         """dy/dt of shape (patients, states) for state ``y`` and constant input ``u``."""
@@ -214,7 +221,7 @@ def _integrate_chunk(
         jac_arg = None
     sparsity = _block_diag(np.ones((n_pat, n_states, n_states))) if probe is None else None
 
-    for a, b in zip(cuts, cuts[1:] + [None], strict=False):
+    for a, b in zip(cuts, [*cuts[1:], None], strict=False):
         # samples at exactly t = a are taken before a's bolus
         at_a = (~done) & (t_out == a)
         out[:, at_a, :] = y[:, None, :]

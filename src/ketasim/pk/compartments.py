@@ -96,7 +96,8 @@ def disposition_values(
     ones = np.ones_like(weight_kg)
     v1 = vol(d.v1)
     cl = clr(d.cl)
-    assert v1 is not None and cl is not None
+    assert v1 is not None
+    assert cl is not None
     return DispositionValues(
         v1=v1,
         cl=cl,
@@ -156,9 +157,7 @@ def _n_compartments(d: Disposition) -> int:
     return 1 + (d.v2 is not None) + (d.v3 is not None)
 
 
-def metabolite_disposition(
-    drug: Drug, species: str, metabolite: Drug | None
-) -> Disposition | None:
+def metabolite_disposition(drug: Drug, species: str, metabolite: Drug | None) -> Disposition | None:
     """The metabolite's disposition: the parent file's override, else the metabolite's own."""
     spk = drug.species[species]
     if spk.metabolite_disposition is not None:
@@ -256,9 +255,7 @@ def rate_matrix(s: PkStructure, v: PkValues) -> np.ndarray:
     return K
 
 
-def _analyte_prefixes(
-    s: PkStructure, v: PkValues
-) -> list[tuple[str, str, DispositionValues]]:
+def _analyte_prefixes(s: PkStructure, v: PkValues) -> list[tuple[str, str, DispositionValues]]:
     out = [(s.parent, "parent", v.parent)]
     if s.metabolite is not None and v.metabolite is not None:
         out.append((s.metabolite, "metabolite", v.metabolite))
@@ -297,6 +294,4 @@ def concentrations(s: PkStructure, v: PkValues, y: np.ndarray) -> dict[str, np.n
 def aucs(s: PkStructure, y: np.ndarray) -> dict[str, np.ndarray]:
     """Running AUCs (ng*h/mL) ``<analyte>_<site>``: shape (patients, times)."""
     idx = {n: i for i, n in enumerate(s.state_names)}
-    return {
-        f"{a}_{site}": y[:, :, idx[f"auc_{a}_{site}"]] for a in s.analytes for site in SITES
-    }
+    return {f"{a}_{site}": y[:, :, idx[f"auc_{a}_{site}"]] for a in s.analytes for site in SITES}

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import numpy as np
 
@@ -35,7 +36,7 @@ class RateStep:
         if not (self.rate >= 0 and np.isfinite(self.rate)):
             raise RegimenError("rate", self.rate, "an infusion rate must be zero or positive")
         if not (self.duration_h > 0 and np.isfinite(self.duration_h)):
-            raise RegimenError("duration", self.duration_h, "a rate step must last longer than zero")
+            raise RegimenError("duration", self.duration_h, "a rate step must last over 0 h")
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,7 @@ class Dose:
             rate, per_kg = parse_rate(rate_text, f"rate step {i + 1}")
             parsed.append(RateStep(rate, per_kg, parse_time_h(duration_text, f"rate step {i + 1}")))
         if not parsed:
-            raise RegimenError("rates", "", "give at least one rate step, e.g. '0.5 mg/kg/h for 1 h'")
+            raise RegimenError("rates", "", "at least one rate step, e.g. '0.5 mg/kg/h for 1 h'")
         if len({s.per_kg for s in parsed}) > 1:
             raise RegimenError("rates", steps, "write all rate steps in mg/h or all in mg/kg/h")
         total = sum(s.rate * s.duration_h for s in parsed)
@@ -152,7 +153,7 @@ class Regimen:
         for t in times:
             if not np.isfinite(t) or t < 0:
                 raise RegimenError("schedule", t, "dose times must be zero or later")
-        if any(b < a for a, b in zip(times, times[1:], strict=False)):
+        if any(b < a for a, b in pairwise(times)):
             raise RegimenError("schedule", times, "dose times must be in increasing order")
 
     @classmethod
@@ -177,7 +178,7 @@ class Regimen:
         if not times:
             raise RegimenError("schedule", times, "give at least one time, e.g. '0 d, 2 d, 4 d'")
         parsed = [parse_time_h(t, "schedule") for t in times]
-        if any(b <= a for a, b in zip(parsed, parsed[1:], strict=False)):
+        if any(b <= a for a, b in pairwise(parsed)):
             raise RegimenError("schedule", ", ".join(times), "times must increase strictly")
         return cls(tuple((t, dose) for t in parsed))
 

@@ -69,7 +69,9 @@ def bioavailability(
     return np.full_like(dose, item.to("dimensionless"))
 
 
-def describe_bioavailability(spec: Bioavailability) -> list[tuple[str, Parameter | DoseTable, bool]]:
+def describe_bioavailability(
+    spec: Bioavailability,
+) -> list[tuple[str, Parameter | DoseTable, bool]]:
     """The readings of a route as ``(name, reading, is_default)`` rows."""
     return [(name, item, name == spec.default) for name, item in spec.readings.items()]
 

@@ -31,9 +31,16 @@ def sample_factors(
     out = {name: np.ones(n) for name in FACTORS}
     if not enabled:
         return out
-    z = np.stack(
-        [np.random.default_rng([seed, int(pid)]).standard_normal(len(FACTORS)) for pid in patient_ids]
-    ) if n else np.zeros((0, len(FACTORS)))
+    z = (
+        np.stack(
+            [
+                np.random.default_rng([seed, int(pid)]).standard_normal(len(FACTORS))
+                for pid in patient_ids
+            ]
+        )
+        if n
+        else np.zeros((0, len(FACTORS)))
+    )
     for j, name in enumerate(FACTORS):
         p = getattr(variability, name)
         if p is not None:

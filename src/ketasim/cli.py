@@ -1,0 +1,265 @@
+"""The ``ketasim`` command line: thin, it calls the public API and prints.
+
+Every user mistake ends with one line ``error: <field>: got <value>; <what is allowed>`` on
+stderr and exit status 2; a traceback here is a bug.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ketasim.api import SimulationResult, simulate
+from ketasim.data import drug_names, load_drug, parameter_rows
+from ketasim.errors import DataError, KetasimInputError, SolverError
+
+try:  # recent typer releases vendor click; older ones use click itself
+    from typer._click.exceptions import ClickException
+except ImportError:  # pragma: no cover - depends on the installed typer
+    from click.exceptions import ClickException  # type: ignore[assignment]
+
+Abort, Exit = typer.Abort, typer.Exit
+
+app = typer.Typer(
+    name="ketasim",
+    help="Simulate ketamine and other NMDA receptor antagonists, from dose to symptoms.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+
+
+def _int(text: str | None, field: str, minimum: int = 0) -> int | None:
+    if text is None:
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise KetasimInputError(field, text, f"a whole number of {minimum} or more") from None
+    if value < minimum:
+        raise KetasimInputError(field, text, f"a whole number of {minimum} or more")
+    return value
+
+
+def _rates(text: str) -> list[tuple[str, str]]:
+    """``"0.28 mg/kg/h for 1 h, 0.57 mg/kg/h for 1 h"`` -> [("0.28 mg/kg/h", "1 h"), ...]."""
+    steps = []
+    for part in text.split(","):
+        rate, sep, duration = part.partition(" for ")
+        if not sep:
+            raise KetasimInputError("--rates", part.strip(), "steps like '0.5 mg/kg/h for 1 h'")
+        steps.append((rate.strip(), duration.strip()))
+    return steps
+
+
+def _readings(items: list[str] | None) -> dict[str, str]:
+    out = {}
+    for item in items or []:
+        route, sep, reading = item.partition("=")
+        if not sep or not route or not reading:
+            raise KetasimInputError(
+                "--bioavailability", item, "ROUTE=READING, e.g. intranasal=yanagihara-2003"
+            )
+        out[route.strip()] = reading.strip()
+    return out
+
+
+@app.command("simulate")
+def simulate_cmd(
+    drug: Annotated[str | None, typer.Option(help="Library drug, e.g. ketamine-racemic")] = None,
+    route: Annotated[
+        str, typer.Option(help="iv-infusion, iv-bolus, intramuscular, ...")
+    ] = "iv-infusion",
+    dose: Annotated[str | None, typer.Option(help="'0.5 mg/kg' or '50 mg'")] = None,
+    over: Annotated[str | None, typer.Option(help="infusion or push duration, '40 min'")] = None,
+    weight: Annotated[str | None, typer.Option(help="body weight, '70 kg'")] = None,
+    until: Annotated[str, typer.Option(help="end of the simulation, '24 h' or '14 d'")] = "24 h",
+    every: Annotated[str | None, typer.Option(help="dosing interval, '2 d'")] = None,
+    count: Annotated[str | None, typer.Option(help="number of doses with --every")] = None,
+    schedule: Annotated[str | None, typer.Option(help="dose times, '0 d, 2 d, 4 d'")] = None,
+    rates: Annotated[
+        str | None, typer.Option(help="rate steps, '0.28 mg/kg/h for 1 h, 0.57 mg/kg/h for 1 h'")
+    ] = None,
+    events: Annotated[Path | None, typer.Option(help="NONMEM-style event table (CSV)")] = None,
+    species: Annotated[str, typer.Option(help="human, mouse or rat")] = "human",
+    patients: Annotated[str, typer.Option(help="number of virtual patients")] = "1",
+    variability: Annotated[bool, typer.Option(help="draw between-patient PK variability")] = False,
+    seed: Annotated[str, typer.Option(help="seed of the variability")] = "0",
+    bioavailability: Annotated[
+        list[str] | None, typer.Option(help="ROUTE=READING, a published F reading")
+    ] = None,
+    allow_anesthetic: Annotated[bool, typer.Option(help="allow anaesthetic doses")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="print JSON for machines")] = False,
+    csv: Annotated[Path | None, typer.Option(help="write the time course to this CSV")] = None,
+    plot: Annotated[Path | None, typer.Option(help="write a PNG figure")] = None,
+) -> None:
+    """Simulate one drug regimen and print Cmax, Tmax and AUC per analyte."""
+    if drug is None:
+        raise KetasimInputError("--drug", None, f"one of: {', '.join(drug_names())}")
+    n_patients = _int(patients, "--patients", 1) or 1
+    seed_value = _int(seed, "--seed", 0) or 0
+    per_patient, weights_kg = None, None
+    if events is not None:
+        from ketasim.io.nonmem import read_events
+
+        if any(v is not None for v in (dose, every, count, schedule, rates)):
+            raise KetasimInputError(
+                "--events", str(events), "an event table replaces --dose and the schedule options"
+            )
+        table = read_events(events)
+        per_patient, weights_kg = table.regimens, table.weights_kg
+    result = simulate(
+        drug,
+        dose=dose,
+        route=route,
+        over=over,
+        every=every,
+        count=_int(count, "--count", 1),
+        schedule=[s.strip() for s in schedule.split(",")] if schedule is not None else None,
+        rates=_rates(rates) if rates else None,
+        species=species,
+        weight=weight,
+        n_patients=n_patients,
+        variability=variability,
+        seed=seed_value,
+        until=until,
+        bioavailability=_readings(bioavailability),
+        allow_anesthetic=allow_anesthetic,
+        per_patient=per_patient,
+        weights_kg=weights_kg,
+    )
+    if csv is not None:
+        _writable(csv, "--csv")
+        result.timecourse.to_csv(csv, index=False)
+    if plot is not None:
+        from ketasim.report.figures import plot_concentrations
+
+        _writable(plot, "--plot")
+        plot_concentrations(result, plot)
+    if json_out:
+        sys.stdout.write(json.dumps(result.to_json_dict(), allow_nan=False) + "\n")
+    else:
+        _print_summary(result)
+
+
+def _writable(path: Path, field: str) -> None:
+    parent = path.resolve().parent
+    if not parent.is_dir():
+        raise KetasimInputError(field, str(path), "a file in an existing folder")
+
+
+def _print_summary(result: SimulationResult) -> None:
+    table = Table(title=f"{result.drug} ({result.species}): {result.regimen!r}")
+    for col in (
+        "patient",
+        "analyte",
+        f"Cmax {result.plasma_site} (ng/mL)",
+        "Cmax (uM)",
+        "Tmax (h)",
+        "AUC (ng*h/mL)",
+        "brain Cmax (ng/mL)",
+    ):
+        table.add_column(col, justify="right")
+    for row in result.summary.itertuples():
+        table.add_row(
+            str(row.patient),
+            str(row.analyte),
+            f"{row.cmax_ng_per_ml:.1f}",
+            f"{row.cmax_um:.3f}",
+            f"{row.tmax_h:.2f}",
+            f"{row.auc_ng_h_per_ml:.0f}",
+            f"{row.brain_cmax_ng_per_ml:.1f}",
+        )
+    console.print(table)
+
+
+@app.command("params")
+def params_cmd(
+    drug: Annotated[str | None, typer.Argument(help="a drug; all drugs when omitted")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="print JSON for machines")] = False,
+) -> None:
+    """List every parameter with its value, unit, source and kind."""
+    names = [drug] if drug else drug_names()
+    rows = [row for name in names for row in parameter_rows(load_drug(name))]
+    if json_out:
+        sys.stdout.write(json.dumps(rows) + "\n")
+        return
+    table = Table(title="ketasim parameters")
+    columns = ("drug", "parameter", "value", "unit", "kind", "source")
+    for col in columns:
+        table.add_column(col)
+    for row in rows:
+        table.add_row(
+            *(str(row[c]) for c in ("drug", "parameter", "value", "unit", "kind", "source"))
+        )
+    console.print(table)
+
+
+@app.command("demo")
+def demo_cmd() -> None:
+    """The standard 0.5 mg/kg racemic ketamine infusion over 40 min in a 70 kg adult."""
+    result = simulate(
+        "ketamine-racemic",
+        dose="0.5 mg/kg",
+        route="iv-infusion",
+        over="40 min",
+        weight="70 kg",
+        until="24 h",
+    )
+    _print_summary(result)
+    tc = result.timecourse
+    table = Table(title="venous plasma ketamine after 0.5 mg/kg over 40 min")
+    table.add_column("time (min)", justify="right")
+    table.add_column("ketamine (ng/mL)", justify="right")
+    table.add_column("norketamine (ng/mL)", justify="right")
+    table.add_column("brain ketamine (ng/mL)", justify="right")
+    for minutes in (10, 20, 40, 80, 120, 230, 24 * 60):
+        i = int(np.argmin(np.abs(tc["t_h"].to_numpy() - minutes / 60.0)))
+        r = tc.iloc[i]
+        table.add_row(
+            str(minutes),
+            f"{r.ketamine_plasma_ng_per_ml:.1f}",
+            f"{r.norketamine_plasma_ng_per_ml:.1f}",
+            f"{r.ketamine_brain_ng_per_ml:.1f}",
+        )
+    console.print(table)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the app and turn user errors into one line and exit status 2."""
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    try:
+        app(args=argv, standalone_mode=False)
+    except (KetasimInputError, DataError) as exc:
+        err.print(f"error: {exc}", markup=False)
+        return 2
+    except ClickException as exc:
+        message = exc.format_message()
+        if message:  # no message: the help was printed because no command was given
+            err.print(f"error: {message}", markup=False)
+        return 2
+    except SolverError as exc:
+        err.print(f"error: {exc}", markup=False)
+        return 1
+    except Abort:
+        return 1
+    except Exit as exc:
+        return int(exc.exit_code or 0)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())
