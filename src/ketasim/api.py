@@ -249,28 +249,26 @@ def _result(model: Model, regimen: Regimen, t: np.ndarray, y: np.ndarray) -> Sim
         columns[f"{name}_ng_per_ml"] = values.reshape(-1)
         columns[f"{name}_um"] = values.reshape(-1) / model.mw(analyte)
     timecourse = pd.DataFrame(columns)
-    rows = []
+    frames = []
     for analyte in model.structure.analytes:
         plasma = conc[f"{analyte}_plasma"]
-        brain = conc[f"{analyte}_brain"]
         i_max = np.argmax(plasma, axis=1)
         cmax = plasma[np.arange(n_pat), i_max]
-        for p in range(n_pat):
-            rows.append(
+        frames.append(
+            pd.DataFrame(
                 {
-                    "patient": p,
+                    "patient": np.arange(n_pat),
                     "analyte": analyte,
-                    "cmax_ng_per_ml": cmax[p],
-                    "cmax_um": cmax[p] / model.mw(analyte),
-                    "tmax_h": t[i_max[p]],
-                    "auc_ng_h_per_ml": auc[f"{analyte}_plasma"][p, -1],
-                    "brain_cmax_ng_per_ml": brain[p].max(),
+                    "cmax_ng_per_ml": cmax,
+                    "cmax_um": cmax / model.mw(analyte),
+                    "tmax_h": t[i_max],
+                    "auc_ng_h_per_ml": auc[f"{analyte}_plasma"][:, -1],
+                    "brain_cmax_ng_per_ml": conc[f"{analyte}_brain"].max(axis=1),
                 }
             )
-    summary = pd.DataFrame(rows)
+        )
+    summary = pd.concat(frames, ignore_index=True)
     plasma_site = model.drug.species[model.species].sampling
-    if not model.structure.has_venous:
-        plasma_site = "arterial"
     return SimulationResult(
         timecourse=timecourse,
         summary=summary,

@@ -185,8 +185,14 @@ def _print_summary(result: SimulationResult) -> None:
 def params_cmd(
     drug: Annotated[str | None, typer.Argument(help="a drug; all drugs when omitted")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="print JSON for machines")] = False,
+    markdown: Annotated[bool, typer.Option(help="print the tables of docs/model.md")] = False,
 ) -> None:
     """List every parameter with its value, unit, source and kind."""
+    if markdown:
+        from ketasim.report.docs import parameter_markdown
+
+        sys.stdout.write(parameter_markdown() + "\n")
+        return
     names = [drug] if drug else drug_names()
     rows = [row for name in names for row in parameter_rows(load_drug(name))]
     if json_out:
@@ -199,6 +205,33 @@ def params_cmd(
     for row in rows:
         table.add_row(
             *(str(row[c]) for c in ("drug", "parameter", "value", "unit", "kind", "source"))
+        )
+    console.print(table)
+
+
+@app.command("bench")
+def bench_cmd(
+    json_out: Annotated[bool, typer.Option("--json", help="print JSON for machines")] = False,
+) -> None:
+    """Time the engine for 1 to 1000 patients, as ratios to one patient in the same run."""
+    from dataclasses import asdict
+
+    from ketasim.bench import run_engine_benchmark
+
+    results = run_engine_benchmark()
+    if json_out:
+        sys.stdout.write(json.dumps([asdict(r) for r in results]) + "\n")
+        return
+    table = Table(title="engine benchmark (baseline: 1 patient)")
+    for col in ("case", "patients", "seconds", "x baseline", "per patient"):
+        table.add_column(col, justify="right")
+    for r in results:
+        table.add_row(
+            r.case,
+            str(r.n_patients),
+            f"{r.seconds:.3f}",
+            f"{r.ratio_to_baseline:.2f}",
+            f"{r.per_patient_ratio:.4f}",
         )
     console.print(table)
 

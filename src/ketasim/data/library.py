@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from ketasim.data.spec import Drug
 from ketasim.errors import DataError, UnknownNameError
@@ -93,7 +93,7 @@ def parameter_rows(drug: Drug) -> list[dict[str, object]]:
         elif isinstance(obj, dict):
             for key, val in obj.items():
                 walk(val, f"{path}.{key}" if path else str(key))
-        elif hasattr(obj, "model_fields"):
+        elif isinstance(obj, BaseModel):
             for key in type(obj).model_fields:
                 walk(getattr(obj, key), f"{path}.{key}" if path else key)
 

@@ -180,7 +180,12 @@ class Variability(Frozen):
 
 
 class SpeciesPk(Frozen):
-    """A drug's pharmacokinetics in one species."""
+    """A drug's pharmacokinetics in one species.
+
+    ``sampling`` is the blood that ``plasma`` reports. With ``disposition.k_venous`` the
+    central compartment is arterial and venous blood lags it; without it, a ``venous`` model
+    was fitted to venous samples and its central compartment is the venous site.
+    """
 
     reference_weight_kg: float = Field(gt=0)
     sampling: Literal["venous", "arterial"] = "venous"

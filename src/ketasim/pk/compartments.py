@@ -30,7 +30,7 @@ import numpy as np
 
 from ketasim.data.spec import Disposition, Drug, Parameter, Pathway
 
-#: Sites reported for each analyte.
+#: Sites reported for each analyte (``arterial`` only where the central compartment is arterial).
 SITES: tuple[str, ...] = ("plasma", "arterial", "brain")
 
 
@@ -125,6 +125,13 @@ class PkStructure:
     sampling: str
 
     @property
+    def sites(self) -> tuple[str, ...]:
+        """Reported sites: the central compartment is arterial unless the model was fitted to
+        venous samples without a venous delay (then ``plasma`` is the central compartment)."""
+        central_is_arterial = self.has_venous or self.sampling == "arterial"
+        return SITES if central_is_arterial else ("plasma", "brain")
+
+    @property
     def analytes(self) -> tuple[str, ...]:
         return (self.parent,) if self.metabolite is None else (self.parent, self.metabolite)
 
@@ -141,7 +148,7 @@ class PkStructure:
                 "metabolite", self.n_metabolite_compartments, self.metabolite_has_venous
             )
         for analyte in self.analytes:
-            names += [f"auc_{analyte}_{site}" for site in SITES]
+            names += [f"auc_{analyte}_{site}" for site in self.sites]
         return tuple(names)
 
     @staticmethod
@@ -250,7 +257,7 @@ def rate_matrix(s: PkStructure, v: PkValues) -> np.ndarray:
         _fill_compartments(K, idx, "metabolite", v.metabolite, s.metabolite_has_venous)
     # running AUCs of each site's concentration (rows are linear readings of the states)
     for analyte, prefix, disp in _analyte_prefixes(s, v):
-        for site in SITES:
+        for site in s.sites:
             K[:, idx[f"auc_{analyte}_{site}"], :] += _reading(s, idx, prefix, disp, site)
     return K
 
@@ -285,7 +292,7 @@ def concentrations(s: PkStructure, v: PkValues, y: np.ndarray) -> dict[str, np.n
     idx = {n: i for i, n in enumerate(s.state_names)}
     out: dict[str, np.ndarray] = {}
     for analyte, prefix, disp in _analyte_prefixes(s, v):
-        for site in SITES:
+        for site in s.sites:
             r = _reading(s, idx, prefix, disp, site)
             out[f"{analyte}_{site}"] = np.einsum("pts,ps->pt", y, r)
     return out
@@ -294,4 +301,4 @@ def concentrations(s: PkStructure, v: PkValues, y: np.ndarray) -> dict[str, np.n
 def aucs(s: PkStructure, y: np.ndarray) -> dict[str, np.ndarray]:
     """Running AUCs (ng*h/mL) ``<analyte>_<site>``: shape (patients, times)."""
     idx = {n: i for i, n in enumerate(s.state_names)}
-    return {f"{a}_{site}": y[:, :, idx[f"auc_{a}_{site}"]] for a in s.analytes for site in SITES}
+    return {f"{a}_{site}": y[:, :, idx[f"auc_{a}_{site}"]] for a in s.analytes for site in s.sites}

@@ -126,8 +126,12 @@ class Dose:
             return sum(s.duration_h for s in self.rate_steps)
         return self.over_h or 0.0
 
-    def amount_mg(self, weight_kg: np.ndarray) -> np.ndarray:
-        """The dose in mg for each patient (needs weights for mg/kg doses)."""
+    def amount_mg(self, weight_kg: np.ndarray | None) -> np.ndarray:
+        """The dose in mg for each patient (a mg/kg dose needs their body weights)."""
+        if weight_kg is None:
+            if self.per_kg:
+                raise RegimenError("weight", None, f"a body weight is needed for {self!r}")
+            return np.array([self.amount])
         if self.per_kg:
             return self.amount * np.asarray(weight_kg, dtype=float)
         return np.full(np.shape(weight_kg), self.amount, dtype=float)

@@ -1,0 +1,53 @@
+"""Generated parts of the documentation: the parameter tables of docs/model.md.
+
+``docs/model.md`` holds the block between ``<!-- parameters:begin -->`` and
+``<!-- parameters:end -->`` exactly as :func:`parameter_markdown` writes it; a test checks that
+it is up to date, and ``ketasim params --markdown`` prints it.
+"""
+
+from __future__ import annotations
+
+from ketasim.data import drug_names, load_drug, parameter_rows
+
+BEGIN = "<!-- parameters:begin -->"
+END = "<!-- parameters:end -->"
+
+
+def _cell(value: object) -> str:
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def parameter_markdown() -> str:
+    """Markdown tables of every library parameter: value, unit, kind, source and reason."""
+    lines: list[str] = []
+    for name in drug_names():
+        drug = load_drug(name)
+        rows = parameter_rows(drug)
+        lines += [f"### {drug.display_name} (`{name}`)", ""]
+        if not rows:
+            lines += ["No parameters (a comparator without drug).", ""]
+            continue
+        lines += [
+            "| parameter | value | unit | kind | source | description / reason |",
+            "|---|---|---|---|---|---|",
+        ]
+        for r in rows:
+            note = r["description"]
+            if r["reason"]:
+                note = f"{note}; why: {r['reason']}" if note else f"why: {r['reason']}"
+            lines.append(
+                "| "
+                + " | ".join(
+                    _cell(x)
+                    for x in (r["parameter"], r["value"], r["unit"], r["kind"], r["source"], note)
+                )
+                + " |"
+            )
+        lines.append("")
+    return "\n".join([BEGIN, "", *lines, END])
+
+
+def splice(document: str) -> str:
+    """``document`` with its generated parameter block replaced by the current one."""
+    start, end = document.index(BEGIN), document.index(END) + len(END)
+    return document[:start] + parameter_markdown() + document[end:]

@@ -1,0 +1,148 @@
+"""The command line: outputs for machines and people, and one-line errors with exit status 2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from ketasim.cli import main
+
+STANDARD = ["simulate", "--drug", "ketamine-racemic", "--dose", "0.5 mg/kg", "--over", "40 min"]
+
+
+def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_json_has_summary_and_timecourse(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run([*STANDARD, "--weight", "70 kg", "--json"], capsys)
+    assert code == 0
+    doc = json.loads(out)
+    assert set(doc["summary"]) == {"ketamine", "norketamine"}
+    ket = doc["summary"]["ketamine"]
+    assert {"cmax_ng_per_ml", "tmax_h", "auc_ng_h_per_ml"} <= set(ket)
+    row = doc["timecourse"][10]
+    assert {"t_h", "ketamine_plasma_ng_per_ml", "ketamine_brain_ng_per_ml"} <= set(row)
+    assert doc["plasma_site"] == "venous"
+
+
+def test_csv_and_plot_are_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    csv, png = tmp_path / "tc.csv", tmp_path / "pk.png"
+    code, _, err = _run([*STANDARD, "--csv", str(csv), "--plot", str(png)], capsys)
+    assert code == 0, err
+    assert "ketamine_plasma_um" in pd.read_csv(csv).columns
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_repeated_dosing_with_every_and_schedule_agree(capsys: pytest.CaptureFixture[str]) -> None:
+    _, every, _ = _run(
+        [*STANDARD, "--every", "2 d", "--count", "3", "--until", "6 d", "--json"], capsys
+    )
+    _, sched, _ = _run(
+        [*STANDARD, "--schedule", "0 d, 2 d, 4 d", "--until", "6 d", "--json"], capsys
+    )
+    assert json.loads(every)["summary"] == json.loads(sched)["summary"]
+
+
+def test_events_table_round_trip(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    table = tmp_path / "doses.csv"
+    table.write_text(
+        "ID,TIME,AMT,RATE,CMT,EVID,WT,ROUTE\n"
+        "1,0,35,52.5,2,1,70,\n"
+        "1,24,20,0,1,1,70,intramuscular\n"
+        "2,0,40,60,2,1,80,\n"
+    )
+    code, out, err = _run(
+        ["simulate", "--drug", "ketamine-racemic", "--events", str(table), "--json"], capsys
+    )
+    assert code == 0, err
+    assert json.loads(out)["summary"]["ketamine"]["cmax_ng_per_ml"] > 100
+
+
+def test_params_lists_every_parameter_with_source_and_kind(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, _ = _run(["params", "ketamine-racemic", "--json"], capsys)
+    assert code == 0
+    rows = json.loads(out)
+    names = {r["parameter"] for r in rows}
+    assert "species.human.disposition.cl" in names
+    assert all(r["source"] and r["kind"] for r in rows)
+    assert all(r["reason"] for r in rows if r["kind"] in ("assumed", "derived"))
+
+
+BAD_INPUT = [
+    (["simulate", "--drug", "ketamine-racemic", "--over", "40 min"], "dose"),
+    (["simulate", "--drug", "ketamine-racemic", "--dose", "-5 mg", "--over", "40 min"], "dose"),
+    (["simulate", "--drug", "ketamine", "--dose", "5 mg", "--over", "40 min"], "drug"),
+    (["simulate", "--drug", "ketamine-racemic", "--dose", "5 mg", "--route", "rectal"], "route"),
+    ([*STANDARD, "--species", "dog"], "species"),
+    (["simulate", "--drug", "ketamine-racemic", "--dose", "0.5 mg/kg", "--over", "0 min"], "over"),
+    (["simulate", "--drug", "ketamine-racemic", "--dose", "0.5 mgg", "--over", "40 min"], "dose"),
+    (["simulate", "--drug", "ketamine-racemic", "--dose", "0.5 mg/L", "--over", "40 min"], "dose"),
+    ([*STANDARD, "--schedule", "2 d, 0 d"], "schedule"),
+    ([*STANDARD, "--every", "2 d"], "every"),
+    ([*STANDARD, "--every", "2 d", "--count", "two"], "--count"),
+    ([*STANDARD, "--weight", "-70 kg"], "weight"),
+    ([*STANDARD, "--weight", "70"], "weight"),
+    ([*STANDARD, "--until", "tomorrow"], "until"),
+    (["simulate", "--drug", "ketamine-racemic", "--dose", "5 mg/kg", "--over", "40 min"], "dose"),
+    (
+        [
+            "simulate",
+            "--drug",
+            "ketamine-racemic",
+            "--dose",
+            "1 mg",
+            "--route",
+            "iv-bolus",
+            "--over",
+            "10 min",
+        ],
+        "over",
+    ),
+    (["simulate", "--drug", "saline", "--dose", "1 mg", "--over", "40 min"], "drug"),
+    (["simulate", "--drug", "ketamine-racemic", "--rates", "0.5 mg/kg/h"], "--rates"),
+    (
+        [
+            "simulate",
+            "--drug",
+            "memantine",
+            "--dose",
+            "10 mg",
+            "--route",
+            "iv-infusion",
+            "--over",
+            "1 h",
+        ],
+        "route",
+    ),
+    ([*STANDARD, "--bogus"], "bogus"),
+]
+
+
+@pytest.mark.parametrize(("argv", "field"), BAD_INPUT)
+def test_bad_input_exits_2_with_one_line_naming_the_field(
+    argv: list[str], field: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = _run(argv, capsys)
+    assert code == 2
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("error: ")
+    assert field in lines[0]
+    assert "Traceback" not in err + out
+
+
+def test_dose_in_mg_per_kg_for_a_drug_without_default_weight_needs_no_weight_in_humans(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # humans default to 70 kg, so a mg/kg dose without --weight is well defined
+    code, out, _ = _run([*STANDARD, "--json"], capsys)
+    assert code == 0
+    assert json.loads(out)["summary"]["ketamine"]["cmax_ng_per_ml"] > 0

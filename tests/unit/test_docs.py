@@ -1,0 +1,25 @@
+"""docs/model.md lists every library parameter as the library has it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ketasim.report.docs import splice
+
+MODEL_MD = Path(__file__).parents[2] / "docs" / "model.md"
+
+
+def test_model_md_parameter_tables_are_up_to_date() -> None:
+    text = MODEL_MD.read_text()
+    assert splice(text) == text, "run: .venv/bin/ketasim params --markdown (see report/docs.py)"
+
+
+def test_every_source_key_is_cited_in_sources_md() -> None:
+    import re
+
+    from ketasim.data import drug_names, load_drug, parameter_rows
+
+    sources = (MODEL_MD.parent / "sources.md").read_text()
+    keys = {str(r["source"]) for n in drug_names() for r in parameter_rows(load_drug(n))}
+    missing = sorted(k for k in keys if not re.search(rf"`{re.escape(k)}`", sources))
+    assert not missing, f"docs/sources.md lacks: {missing}"
