@@ -57,6 +57,8 @@ class SimulationResult:
     plasma_site: str
     states: np.ndarray = field(repr=False)
     state_names: tuple[str, ...] = field(repr=False)
+    weights_kg: np.ndarray = field(repr=False)
+    times_h: np.ndarray = field(repr=False)
 
     def to_json_dict(self, patient: int = 0) -> dict[str, Any]:
         """``{"summary": {...}, "timecourse": [...]}`` for one patient (the CLI's --json)."""
@@ -278,6 +280,8 @@ def _result(model: Model, regimen: Regimen, t: np.ndarray, y: np.ndarray) -> Sim
         plasma_site=plasma_site,
         states=y,
         state_names=model.state_names,
+        weights_kg=model.weight_kg,
+        times_h=t,
     )
 
 

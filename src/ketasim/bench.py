@@ -59,15 +59,19 @@ def run_engine_benchmark(
     t_out = np.arange(0.0, 24.0 + 1e-9, 1.0 / 60.0)
     results: list[BenchResult] = []
     baseline = None
+    opts = SolveOptions(chunk_size=max(sizes))
     for n in sizes:
         system, y0 = three_compartment_batch(n)
         rate = np.zeros((n, 5))
         rate[:, 0] = 35.0 / (40.0 / 60.0)
         bps = [Breakpoint(0.0, rate_change=rate), Breakpoint(40.0 / 60.0, rate_change=-rate)]
-        opts = SolveOptions(chunk_size=max(sizes))
-        seconds = _median_time(
-            lambda s=system, y=y0, b=bps: integrate(s, y, b, t_out, opts), repeats
-        )
+
+        def solve(
+            s: LinearSystem = system, y: np.ndarray = y0, b: list[Breakpoint] = bps
+        ) -> object:
+            return integrate(s, y, b, t_out, opts)
+
+        seconds = _median_time(solve, repeats)
         if baseline is None:
             baseline = seconds
         results.append(

@@ -100,6 +100,9 @@ def simulate_cmd(
     json_out: Annotated[bool, typer.Option("--json", help="print JSON for machines")] = False,
     csv: Annotated[Path | None, typer.Option(help="write the time course to this CSV")] = None,
     plot: Annotated[Path | None, typer.Option(help="write a PNG figure")] = None,
+    write_events: Annotated[
+        Path | None, typer.Option(help="write the regimen as a NONMEM-style event table (CSV)")
+    ] = None,
 ) -> None:
     """Simulate one drug regimen and print Cmax, Tmax and AUC per analyte."""
     if drug is None:
@@ -136,6 +139,12 @@ def simulate_cmd(
         per_patient=per_patient,
         weights_kg=weights_kg,
     )
+    if write_events is not None:
+        from ketasim.io.nonmem import write_events as event_table
+
+        _writable(write_events, "--write-events")
+        table = event_table(result.regimen, result.weights_kg, result.times_h)
+        table.to_csv(write_events, index=False)
     if csv is not None:
         _writable(csv, "--csv")
         result.timecourse.to_csv(csv, index=False)

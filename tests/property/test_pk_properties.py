@@ -8,24 +8,26 @@ is fast and every failure replays.
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 import ketasim
 from ketasim import Dose, Regimen
 from ketasim.data import Parameter
 from ketasim.engine import Breakpoint, LinearSystem, SolveOptions, integrate
+from ketasim.engine.solve import Method
 
 PROPERTY_SETTINGS = settings(
     max_examples=25,
     deadline=None,
     derandomize=True,
     database=None,
+    phases=(Phase.explicit, Phase.generate),  # no shrinking: each example costs solver runs
     suppress_health_check=[HealthCheck.too_slow],
 )
 
 DRUG = "ketamine-racemic"
-TIGHT = SolveOptions(rtol=1e-10, atol=1e-12)
+TIGHT = SolveOptions(rtol=1e-9, atol=1e-12)
 TIMES_H = np.unique(np.concatenate([np.linspace(0.0, 24.0, 97), np.geomspace(1e-3, 2.0, 30)]))
 
 # routes whose bioavailability does not depend on the dose (intranasal's does)
@@ -94,7 +96,7 @@ def test_mass_balance_with_elimination_into_a_sink(
     depot_mg: float,
     bolus: tuple[float, float],
     infusion: tuple[float, float, float],
-    method: str,
+    method: Method,
 ) -> None:
     """With elimination into an explicit sink, the amounts add up to every dose given so far.
 
@@ -129,13 +131,13 @@ def test_mass_balance_with_elimination_into_a_sink(
         Breakpoint(t_i + dur_i, rate_change=-r),
     ]
     t = np.unique(np.concatenate([np.linspace(0.0, 24.0, 49), [t_b, t_i, t_i + dur_i]]))
-    y = integrate(LinearSystem(K), np.zeros((1, 5)), bps, t, SolveOptions(method=method))  # type: ignore[arg-type]
+    y = integrate(LinearSystem(K), np.zeros((1, 5)), bps, t, SolveOptions(method=method))
 
     # samples at a bolus time are taken before the bolus
     given_mg = depot_mg * (t > 0.0) + bolus_mg * (t > t_b) + rate * np.clip(t - t_i, 0.0, dur_i)
     total = y[0].sum(axis=1)
     scale = max(depot_mg + bolus_mg + rate * dur_i, 1e-300)
-    assert np.max(np.abs(total - given_mg)) <= 1e-9 * scale
+    assert np.max(np.abs(total - given_mg)) <= 1e-11 * scale
     assert np.all(np.diff(y[0, :, SINK]) >= -1e-9 * scale)  # elimination never runs backwards
 
 
@@ -214,12 +216,12 @@ def test_simulated_drug_is_conserved_between_body_and_elimination(
     eliminated = cl * y[:, idx["auc_ketamine_arterial"]] / 1000.0  # L/h * ng*h/mL -> mg
     parent_given, fp_given = _route_input(route, amount_mg, over_min / 60.0, TIMES_H)
     body = y[:, parent_states].sum(axis=1)
-    assert np.max(np.abs(body + eliminated - parent_given)) <= 1e-8 * amount_mg
+    assert np.max(np.abs(body + eliminated - parent_given)) <= 1e-11 * amount_mg
 
     formed = mw_ratio * (fm * eliminated + fp_given - y[:, fp_states].sum(axis=1))
     met_eliminated = cl_m * y[:, idx["auc_norketamine_arterial"]] / 1000.0
     met_body = y[:, met_states].sum(axis=1)
-    assert np.max(np.abs(met_body + met_eliminated - formed)) <= 1e-8 * amount_mg
+    assert np.max(np.abs(met_body + met_eliminated - formed)) <= 1e-11 * amount_mg
 
 
 # --- linearity -------------------------------------------------------------------------------
@@ -235,7 +237,11 @@ def test_simulated_drug_is_conserved_between_body_and_elimination(
 def test_doubling_a_dose_doubles_every_concentration(
     route: str, amount_mg: float, over_min: float, weight_kg: float
 ) -> None:
-    """Linear PK: for routes whose F does not depend on the dose, C(2D) = 2 C(D)."""
+    """Linear PK: for routes whose F does not depend on the dose, C(2D) = 2 C(D).
+
+    Compared where C exceeds 1e-4 of its peak; below that (the first seconds of the
+    metabolite's brain curve) the solver's atol, not linearity, sets the relative error.
+    """
 
     def run(mg: float) -> dict[str, np.ndarray]:
         res = ketasim.simulate(
@@ -250,7 +256,7 @@ def test_doubling_a_dose_doubles_every_concentration(
 
     single, double = run(amount_mg), run(2.0 * amount_mg)
     for name, c in single.items():
-        assert_relatively_close(double[name], 2.0 * c, 1e-6, name)
+        assert_relatively_close(double[name], 2.0 * c, 1e-6, name, floor=1e-4)
 
 
 @PROPERTY_SETTINGS
@@ -282,7 +288,7 @@ def test_two_doses_are_the_sum_of_two_single_doses_shifted_in_time(
     alone_second = run(Regimen(((second_h, second),)))
     for name in ("ketamine_plasma_ng_per_ml", "norketamine_plasma_ng_per_ml"):
         summed = alone_first[name] + alone_second[name]
-        assert_relatively_close(both[name], summed, 1e-6, name)
+        assert_relatively_close(both[name], summed, 1e-6, name, floor=1e-4)
 
 
 # --- sign and reproducibility ----------------------------------------------------------------
@@ -315,7 +321,7 @@ def test_no_state_goes_negative_beyond_solver_tolerance(
     count: int,
     every_h: float,
     seed: int,
-    method: str,
+    method: Method,
 ) -> None:
     """Amounts, concentrations and AUCs are never negative beyond the absolute tolerance.
 
@@ -324,7 +330,7 @@ def test_no_state_goes_negative_beyond_solver_tolerance(
     """
     dose = make_dose(route, amount_mg, over_min)
     regimen = Regimen(tuple((i * every_h, dose) for i in range(count)))
-    opts = SolveOptions(method=method)  # type: ignore[arg-type]
+    opts = SolveOptions(method=method)
     res = ketasim.simulate(
         DRUG,
         regimen,
@@ -338,7 +344,7 @@ def test_no_state_goes_negative_beyond_solver_tolerance(
     assert res.states.min() >= -opts.atol, res.state_names[int(np.argmin(res.states.min((0, 1))))]
 
 
-@PROPERTY_SETTINGS
+@settings(PROPERTY_SETTINGS, max_examples=10)  # each example is 4 runs and 10 + k solves
 @given(
     route=st.sampled_from(LINEAR_ROUTES),
     k=st.integers(1, 9),
@@ -371,7 +377,10 @@ def test_a_patient_does_not_depend_on_how_many_patients_are_simulated(
     alone = SolveOptions(chunk_size=1)
     np.testing.assert_array_equal(run(10, alone)[:k], run(k, alone))
 
-    ten, few = run(10, None)[:k], run(k, None)
+    # default chunk (all patients in one solve): batch-mates change the steps, so the two runs
+    # differ by the solver error; at rtol 1e-8 that is far below 1e-5 for every state
+    shared = SolveOptions(rtol=1e-8, atol=1e-11)
+    ten, few = run(10, shared)[:k], run(k, shared)
     for p in range(k):
         for s in range(ten.shape[2]):
             assert_relatively_close(

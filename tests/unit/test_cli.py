@@ -146,3 +146,31 @@ def test_dose_in_mg_per_kg_for_a_drug_without_default_weight_needs_no_weight_in_
     code, out, _ = _run([*STANDARD, "--json"], capsys)
     assert code == 0
     assert json.loads(out)["summary"]["ketamine"]["cmax_ng_per_ml"] > 0
+
+
+def test_written_event_table_reads_back_to_the_same_exposure(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    events = tmp_path / "events.csv"
+    argv = [*STANDARD, "--every", "1 d", "--count", "2", "--until", "3 d"]
+    code, out, err = _run([*argv, "--write-events", str(events), "--json"], capsys)
+    assert code == 0, err
+    table = pd.read_csv(events)
+    assert list(table.columns[:6]) == ["ID", "TIME", "AMT", "RATE", "CMT", "EVID"]
+    assert table[table.EVID == 1].AMT.tolist() == [35.0, 35.0]
+    code, back, err = _run(
+        [
+            "simulate",
+            "--drug",
+            "ketamine-racemic",
+            "--events",
+            str(events),
+            "--until",
+            "3 d",
+            "--json",
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    a, b = json.loads(out)["summary"]["ketamine"], json.loads(back)["summary"]["ketamine"]
+    assert b["auc_ng_h_per_ml"] == pytest.approx(a["auc_ng_h_per_ml"], rel=1e-6)

@@ -234,8 +234,8 @@ def _integrate_chunk(
                 u = u + bp.rate_change
                 # a rate switched on and off again cancels to rounding error: make it zero
                 u[np.abs(u) < 1e-12 * (1.0 + np.abs(bp.rate_change).max())] = 0.0
-        if b is None or b <= a:
-            continue
+        if b is None or b - a <= 1e-12 * (1.0 + abs(a)):
+            continue  # nothing to integrate over a (numerically) empty interval
         inside = (~done) & (t_out > a) & (t_out < b)
         kwargs: dict[str, object] = {
             "method": opts.method,
