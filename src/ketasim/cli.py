@@ -143,8 +143,8 @@ def simulate_cmd(
         from ketasim.io.nonmem import write_events as event_table
 
         _writable(write_events, "--write-events")
-        table = event_table(result.regimen, result.weights_kg, result.times_h)
-        table.to_csv(write_events, index=False)
+        events_out = event_table(result.regimen, result.weights_kg, result.times_h)
+        events_out.to_csv(write_events, index=False)
     if csv is not None:
         _writable(csv, "--csv")
         result.timecourse.to_csv(csv, index=False)
