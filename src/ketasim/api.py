@@ -25,10 +25,53 @@ import pandas as pd
 from ketasim.data import SPECIES, load_drug
 from ketasim.engine import SolveOptions, integrate
 from ketasim.errors import KetasimInputError, RegimenError, UnknownNameError
-from ketasim.model import Model, build_model
+from ketasim.model import ChainModel, Model, build_chain, build_model
 from ketasim.pk.compartments import SITES, aucs, concentrations
 from ketasim.pk.regimen import Dose, Regimen
+from ketasim.signalling import Perturbations
 from ketasim.units import parse_time_h, parse_weight_kg
+
+#: Outputs of the mechanistic layers: name -> (layer, timecourse column with its unit).
+LAYER_OUTPUTS: dict[str, tuple[str, str]] = {
+    "block_interneuron": ("receptor", "block_interneuron_fraction"),
+    "block_pyramidal": ("receptor", "block_pyramidal_fraction"),
+    "block_rest": ("receptor", "block_rest_fraction"),
+    "interneuron_rate": ("circuit", "interneuron_rate_rel"),
+    "pyramidal_rate": ("circuit", "pyramidal_rate_rel"),
+    "glutamate": ("circuit", "glutamate_rel"),
+    "ampa_drive": ("circuit", "ampa_drive_rel"),
+    "eef2k_activity": ("signalling", "eef2k_activity_rel"),
+    "p_eef2": ("signalling", "p_eef2_fraction"),
+    "bdnf_dendritic": ("signalling", "bdnf_dendritic_rel"),
+    "bdnf_release": ("signalling", "bdnf_release_rel"),
+    "trkb_active": ("signalling", "trkb_active_rel"),
+    "akt_active": ("signalling", "akt_active_rel"),
+    "mtor_active": ("signalling", "mtor_active_rel"),
+    "gsk3_active": ("signalling", "gsk3_active_rel"),
+    "synaptic_proteins": ("signalling", "synaptic_proteins_rel"),
+    "spines_new": ("synapse", "spines_new_density"),
+    "spines_mushroom": ("synapse", "spines_mushroom_density"),
+    "spine_restoration": ("synapse", "spine_restoration_fraction"),
+    "tolerance": ("synapse", "tolerance_rel"),
+    "fast_drive": ("symptoms", "fast_drive_rel"),
+    "placebo_effect": ("symptoms", "placebo_effect_fraction"),
+    "cadss": ("symptoms", "cadss_points"),
+    "bprs_positive": ("symptoms", "bprs_positive_points"),
+    "sbp_mmhg": ("symptoms", "sbp_mmhg"),
+    "heart_rate_bpm": ("symptoms", "heart_rate_bpm"),
+    "sedation": ("symptoms", "sedation_fraction"),
+}
+LAYERS: tuple[str, ...] = ("pk", "receptor", "circuit", "signalling", "synapse", "symptoms")
+
+
+def _layer_column(name: str) -> tuple[str, str] | None:
+    if name in LAYER_OUTPUTS:
+        return LAYER_OUTPUTS[name]
+    if name.startswith("severity_"):
+        return "symptoms", f"{name}_fraction"
+    if name.startswith("score_"):
+        return "symptoms", f"{name.removeprefix('score_').replace('-', '_').lower()}_points"
+    return None
 
 
 @dataclass(frozen=True)
@@ -59,6 +102,7 @@ class SimulationResult:
     state_names: tuple[str, ...] = field(repr=False)
     weights_kg: np.ndarray = field(repr=False)
     times_h: np.ndarray = field(repr=False)
+    columns_by_layer: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
 
     def to_json_dict(self, patient: int = 0) -> dict[str, Any]:
         """``{"summary": {...}, "timecourse": [...]}`` for one patient (the CLI's --json)."""
@@ -75,6 +119,7 @@ class SimulationResult:
             "species": self.species,
             "plasma_site": self.plasma_site,
             "regimen": repr(self.regimen),
+            "layers": {k: list(v) for k, v in self.columns_by_layer.items()},
             "summary": summary,
             "timecourse": tc.to_dict(orient="records"),
         }
@@ -143,6 +188,8 @@ def simulate(
     solver: SolveOptions | None = None,
     per_patient: Sequence[Regimen] | None = None,
     weights_kg: Sequence[float] | None = None,
+    mechanism: bool = True,
+    perturbations: Perturbations | None = None,
 ) -> SimulationResult:
     """Simulate plasma and brain concentrations of a drug for one or many patients.
 
@@ -178,6 +225,11 @@ def simulate(
         One regimen per patient (from an event table); overrides ``regimen``.
     weights_kg
         Body weights in kg, one per patient, already parsed (an event table's WT column).
+    mechanism
+        Follow the dose through receptor, circuit, signalling, synapse and symptoms (the
+        default); ``False`` simulates the pharmacokinetics alone (faster).
+    perturbations
+        Interventions on the signalling cascade (rapamycin, anisomycin, BDNF knockout, ...).
 
     Returns
     -------
@@ -187,12 +239,16 @@ def simulate(
     if species not in SPECIES:
         raise UnknownNameError("species", species, SPECIES)
     if per_patient is not None:
-        regimens = list(per_patient)
-        if not regimens:
+        listed = list(per_patient)
+        if not listed:
             raise RegimenError("events", "no patients", "an event table needs at least one dose")
-        n_patients = len(regimens)
-        regimen = sum(regimens[1:], regimens[0])
+        n_patients = len(listed)
+        regimen = sum(listed[1:], listed[0])
     elif regimen is None:
+        if load_drug(drug).is_placebo and rates is None:
+            if dose is not None and Dose(dose, route=route, over=over).amount > 0:
+                raise RegimenError("dose", dose, f"{drug} contains no drug: leave the dose out")
+            dose = "0 mg"  # saline: an administration without drug
         regimen = build_regimen(
             dose, route, over, every=every, count=count, schedule=schedule, rates=rates
         )
@@ -210,21 +266,33 @@ def simulate(
     until_h = parse_time_h(until, "until")
     if until_h <= 0:
         raise KetasimInputError("until", until, "the simulation must end after time zero")
-    model = build_model(drug, species, regimen.routes, weights, seed=seed, variability=variability)
-    if per_patient is not None:
-        breakpoints = model.breakpoints_per_patient(
-            list(per_patient), bioavailability, allow_anesthetic
-        )
-    else:
-        breakpoints = model.breakpoints(regimen, bioavailability, allow_anesthetic)
     if times_h is None:
         t = _default_times(regimen, until_h)
     else:
         t = np.asarray(times_h, dtype=float)
         if t.ndim != 1 or t.size == 0 or np.any(np.diff(t) <= 0) or t[0] < 0:
             raise KetasimInputError("times", list(t), "increasing times of 0 h or later")
+    regimens: list[Regimen] | None = list(per_patient) if per_patient is not None else None
+    if mechanism or load_drug(drug).is_placebo:
+        chain = build_chain(
+            drug,
+            species,
+            regimen.routes,
+            weights,
+            seed=seed,
+            variability=variability,
+            perturbations=perturbations,
+        )
+        bps = chain.breakpoints(regimen, bioavailability, allow_anesthetic, regimens)
+        y = integrate(chain.system, chain.system.initial_state(), bps, t, solver)
+        return _result(chain.pk, regimen, t, y, chain, weights)
+    model = build_model(drug, species, regimen.routes, weights, seed=seed, variability=variability)
+    if regimens is not None:
+        breakpoints = model.breakpoints_per_patient(regimens, bioavailability, allow_anesthetic)
+    else:
+        breakpoints = model.breakpoints(regimen, bioavailability, allow_anesthetic)
     y = integrate(model.system(), model.initial_state(), breakpoints, t, solver)
-    return _result(model, regimen, t, y)
+    return _result(model, regimen, t, y, None, weights)
 
 
 def _weights(weight: str | Sequence[str] | None, species: str, n: int) -> np.ndarray:
@@ -238,51 +306,88 @@ def _weights(weight: str | Sequence[str] | None, species: str, n: int) -> np.nda
     return values
 
 
-def _result(model: Model, regimen: Regimen, t: np.ndarray, y: np.ndarray) -> SimulationResult:
-    conc = concentrations(model.structure, model.values, y)
-    auc = aucs(model.structure, y)
+def _result(
+    model: Model | None,
+    regimen: Regimen,
+    t: np.ndarray,
+    y: np.ndarray,
+    chain: ChainModel | None,
+    weights: np.ndarray,
+) -> SimulationResult:
     n_pat = y.shape[0]
     columns: dict[str, np.ndarray] = {
         "patient": np.repeat(np.arange(n_pat), t.size),
         "t_h": np.tile(t, n_pat),
     }
-    for name, values in conc.items():
-        analyte = name.rsplit("_", 1)[0]
-        columns[f"{name}_ng_per_ml"] = values.reshape(-1)
-        columns[f"{name}_um"] = values.reshape(-1) / model.mw(analyte)
-    timecourse = pd.DataFrame(columns)
+    by_layer: dict[str, list[str]] = {layer: [] for layer in LAYERS}
     frames = []
-    for analyte in model.structure.analytes:
-        plasma = conc[f"{analyte}_plasma"]
-        i_max = np.argmax(plasma, axis=1)
-        cmax = plasma[np.arange(n_pat), i_max]
-        frames.append(
-            pd.DataFrame(
-                {
-                    "patient": np.arange(n_pat),
-                    "analyte": analyte,
-                    "cmax_ng_per_ml": cmax,
-                    "cmax_um": cmax / model.mw(analyte),
-                    "tmax_h": t[i_max],
-                    "auc_ng_h_per_ml": auc[f"{analyte}_plasma"][:, -1],
-                    "brain_cmax_ng_per_ml": conc[f"{analyte}_brain"].max(axis=1),
-                }
+    if model is not None:
+        y_pk = y[..., : len(model.state_names)]
+        conc = concentrations(model.structure, model.values, y_pk)
+        auc = aucs(model.structure, y_pk)
+        for name, values in conc.items():
+            analyte = name.rsplit("_", 1)[0]
+            columns[f"{name}_ng_per_ml"] = values.reshape(-1)
+            columns[f"{name}_um"] = values.reshape(-1) / model.mw(analyte)
+            by_layer["pk"] += [f"{name}_ng_per_ml", f"{name}_um"]
+        for analyte in model.structure.analytes:
+            plasma = conc[f"{analyte}_plasma"]
+            i_max = np.argmax(plasma, axis=1)
+            cmax = plasma[np.arange(n_pat), i_max]
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "patient": np.arange(n_pat),
+                        "analyte": analyte,
+                        "cmax_ng_per_ml": cmax,
+                        "cmax_um": cmax / model.mw(analyte),
+                        "tmax_h": t[i_max],
+                        "auc_ng_h_per_ml": auc[f"{analyte}_plasma"][:, -1],
+                        "brain_cmax_ng_per_ml": conc[f"{analyte}_brain"].max(axis=1),
+                    }
+                )
             )
-        )
-    summary = pd.concat(frames, ignore_index=True)
-    plasma_site = model.drug.species[model.species].sampling
+    if chain is not None:
+        for name, values in chain.system.layer_values(y).items():
+            where = _layer_column(name)
+            if where is None:
+                continue
+            layer, column = where
+            columns[column] = np.asarray(values).reshape(-1)
+            by_layer[layer].append(column)
+    timecourse = pd.DataFrame(columns)
+    summary_columns = [
+        "patient",
+        "analyte",
+        "cmax_ng_per_ml",
+        "cmax_um",
+        "tmax_h",
+        "auc_ng_h_per_ml",
+        "brain_cmax_ng_per_ml",
+    ]
+    summary = (
+        pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=summary_columns)
+    )
+    if chain is not None:
+        drug, names = chain.drug, chain.state_names
+    else:
+        assert model is not None
+        drug, names = model.drug, model.state_names
+    species = model.species if model is not None else "human"
+    plasma_site = drug.species[species].sampling if model is not None else "none"
     return SimulationResult(
         timecourse=timecourse,
         summary=summary,
         regimen=regimen,
-        drug=model.drug.name,
-        species=model.species,
+        drug=drug.name,
+        species=species,
         plasma_site=plasma_site,
         states=y,
-        state_names=model.state_names,
-        weights_kg=model.weight_kg,
+        state_names=names,
+        weights_kg=weights,
         times_h=t,
+        columns_by_layer={k: tuple(v) for k, v in by_layer.items() if v},
     )
 
 
-__all__ = ["SITES", "SimulationResult", "build_regimen", "simulate"]
+__all__ = ["LAYERS", "LAYER_OUTPUTS", "SITES", "SimulationResult", "build_regimen", "simulate"]

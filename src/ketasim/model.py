@@ -1,9 +1,12 @@
 """Assembles ketasim's layers into one ODE system (the only module that knows them all).
 
-For now the system is the pharmacokinetic layer: parent and metabolite compartments, the
-absorption depots of the routes a regimen uses, the venous sampling site and the brain effect
-site. Later layers (receptor, circuit, signalling, synapse, symptoms) add their states here,
-driven by the brain concentrations this layer provides.
+:class:`Model` is the pharmacokinetic layer alone (parent and metabolite compartments, the
+absorption depots of the routes a regimen uses, venous sampling and brain effect sites).
+:class:`ChainModel` follows the review's Figure 1 from there: unbound brain concentrations
+block NMDA receptors (``receptor``), the block disinhibits pyramidal cells (``circuit``), the
+glutamate surge and the block at rest drive BDNF, mTORC1 and GSK-3 (``signalling``), synaptic
+proteins build spines (``synapse``), and the synaptic drive lowers the latent severity read by
+the rating scales, beside dissociation, blood pressure and placebo (``symptoms``).
 """
 
 from __future__ import annotations
@@ -12,7 +15,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ketasim.data import load_drug
+from ketasim import circuit as circuit_layer
+from ketasim import signalling as signalling_layer
+from ketasim import symptoms as symptoms_layer
+from ketasim import synapse as synapse_layer
+from ketasim.circuit import CircuitParams, firing_rates
+from ketasim.data import load_drug, load_mechanism
 from ketasim.data.spec import Drug
 from ketasim.engine import Breakpoint, LinearSystem
 from ketasim.errors import KetasimInputError, UnknownNameError
@@ -27,6 +35,16 @@ from ketasim.pk.compartments import (
 from ketasim.pk.dosing import regimen_inputs
 from ketasim.pk.regimen import Input, Regimen
 from ketasim.pk.variability import sample_factors
+from ketasim.receptor import (
+    Blocker,
+    ReceptorParams,
+    glun2b_inhibition,
+    population_block,
+    rest_block_rates,
+)
+from ketasim.signalling import Perturbations, SignallingParams
+from ketasim.symptoms import SideEffects, SymptomParams, scale_scores, side_effects
+from ketasim.synapse import SynapseParams
 
 
 @dataclass(frozen=True)
@@ -202,3 +220,353 @@ def build_model(
         ka=ka,
     )
     return Model(drug, metabolite, species, structure, values, weight, factors)
+
+
+# --------------------------------------------------------------------------------------------
+# The full chain of Figure 1: PK -> receptor -> circuit -> signalling -> synapse -> symptoms
+# --------------------------------------------------------------------------------------------
+
+REFERENCE_DRUG = "ketamine-racemic"  # side-effect links are anchored on racemic ketamine
+
+
+@dataclass(frozen=True)
+class Mechanism:
+    """The pharmacodynamic layers' constants for one species."""
+
+    receptor: ReceptorParams
+    circuit: CircuitParams
+    signalling: SignallingParams
+    synapse: SynapseParams
+    symptoms: SymptomParams
+    side: SideEffects
+    baseline_severity: float
+    perturbations: Perturbations
+
+    @classmethod
+    def load(cls, species: str, perturbations: Perturbations | None = None) -> Mechanism:
+        spec = load_mechanism(species)
+        receptor = ReceptorParams.from_spec(spec["receptor"])
+        synapse = SynapseParams.from_spec(spec["synapse"])
+        sym = spec["symptoms"]
+        ref = load_drug(REFERENCE_DRUG)
+        ref_blocker = Blocker.from_drug(ref)
+        assert ref_blocker is not None
+        ref_mw = ref_blocker.mw_g_per_mol
+
+        def block_at(c_ng_per_ml: float) -> float:
+            c_um = np.array([c_ng_per_ml * receptor.kp_uu / ref_mw])
+            return float(population_block("pyramidal", [ref_blocker], [c_um], receptor)[0])
+
+        side = SideEffects.from_spec(
+            sym,
+            block_c50_cadss=block_at(sym["cadss_c50_ng_per_ml"].to("ng/mL")),
+            block_c50_sbp=block_at(sym["sbp_c50_ng_per_ml"].to("ng/mL")),
+            tolerance_gain=synapse.tolerance_gain_dissociation,
+        )
+        return cls(
+            receptor=receptor,
+            circuit=CircuitParams.from_spec(spec["circuit"]),
+            signalling=SignallingParams.from_spec(spec["signalling"]),
+            synapse=synapse,
+            symptoms=SymptomParams.from_spec(sym),
+            side=side,
+            baseline_severity=sym["baseline_severity"].to("dimensionless"),
+            perturbations=perturbations or Perturbations(),
+        )
+
+
+LAYER_STATES: dict[str, tuple[str, ...]] = {
+    "circuit": circuit_layer.STATES,
+    "signalling": signalling_layer.STATES,
+    "synapse": synapse_layer.STATES,
+    "symptoms": symptoms_layer.STATES,
+}
+
+
+@dataclass(frozen=True)
+class ChainSystem:
+    """The whole model as one batched ODE system (patients x states).
+
+    States: the PK states of ``pk`` (linear, ``K``), one kinetic block-at-rest state per
+    blocker, then the circuit, signalling, synapse and symptom states.
+    """
+
+    K: np.ndarray
+    pk_names: tuple[str, ...]
+    effect_index: tuple[int, ...]
+    mw: tuple[float, ...]
+    blockers: tuple[Blocker, ...]
+    sedative: bool
+    mech: Mechanism
+    baseline: np.ndarray
+
+    @property
+    def n_patients(self) -> int:
+        return int(self.baseline.shape[0])
+
+    @property
+    def state_names(self) -> tuple[str, ...]:
+        rest = tuple(f"block_rest_{b.name}" for b in self.blockers)
+        return (
+            self.pk_names
+            + rest
+            + circuit_layer.STATES
+            + signalling_layer.STATES
+            + synapse_layer.STATES
+            + symptoms_layer.STATES
+        )
+
+    @property
+    def n_states(self) -> int:
+        return len(self.state_names)
+
+    def _offsets(self) -> dict[str, slice]:
+        n_pk, n_rest = len(self.pk_names), len(self.blockers)
+        sizes = [("pk", n_pk), ("rest", n_rest)] + [(k, len(v)) for k, v in LAYER_STATES.items()]
+        out, start = {}, 0
+        for name, size in sizes:
+            out[name] = slice(start, start + size)
+            start += size
+        return out
+
+    def initial_state(self) -> np.ndarray:
+        n = self.n_patients
+        parts = [
+            np.zeros((n, len(self.pk_names) + len(self.blockers))),
+            np.ones((n, len(circuit_layer.STATES))),
+            signalling_layer.initial(n, self.mech.signalling),
+            synapse_layer.initial(n, self.mech.synapse),
+            symptoms_layer.initial(n, self.baseline),
+        ]
+        return np.concatenate(parts, axis=1)
+
+    def concentrations_um(self, pk: np.ndarray) -> list[np.ndarray]:
+        """Unbound brain concentrations (uM) of each blocker from the effect-site states."""
+        kp = self.mech.receptor.kp_uu
+        return [pk[..., i] * kp / mw for i, mw in zip(self.effect_index, self.mw, strict=True)]
+
+    def layer_values(self, y: np.ndarray) -> dict[str, np.ndarray]:
+        """Every intermediate quantity of the chain for states ``y`` (any leading shape)."""
+        o = self._offsets()
+        pk, rest = y[..., o["pk"]], y[..., o["rest"]]
+        m = self.mech
+        out: dict[str, np.ndarray] = {}
+        blockers = list(self.blockers)
+        zero = np.zeros(y.shape[:-1])
+        if blockers:
+            c = self.concentrations_um(pk)
+            out["block_interneuron"] = population_block("interneuron", blockers, c, m.receptor)
+            out["block_pyramidal"] = population_block("pyramidal", blockers, c, m.receptor)
+            glun2b = glun2b_inhibition(blockers, c) * m.receptor.share_2b["rest"]
+            out["block_rest"] = 1.0 - (1.0 - rest.sum(axis=-1)) * (1.0 - glun2b)
+        else:
+            for key in ("block_interneuron", "block_pyramidal", "block_rest"):
+                out[key] = zero
+        r_e, r_i = firing_rates(out["block_interneuron"], out["block_pyramidal"], m.circuit)
+        out["pyramidal_rate"], out["interneuron_rate"] = r_e, r_i
+        glu = y[..., o["circuit"]][..., 0]
+        sig = y[..., o["signalling"]]
+        syn = y[..., o["synapse"]]
+        tol = syn[..., 2]
+        out["glutamate"] = glu
+        pert = m.perturbations
+        out["ampa_drive"] = 1.0 + pert.surge_route * (glu - 1.0) * (
+            1.0 - m.synapse.tolerance_gain_efficacy * tol
+        )
+        for i, name in enumerate(signalling_layer.STATES):
+            out[name] = sig[..., i]
+        out["trkb_active"] = signalling_layer.trkb_activation(sig[..., 3], m.signalling)
+        out["gsk3_active"] = signalling_layer.gsk3_activity(
+            sig[..., 4], m.signalling, m.perturbations.lithium
+        )
+        for i, name in enumerate(synapse_layer.STATES):
+            out[name] = syn[..., i]
+        out["spine_restoration"] = synapse_layer.spine_restoration(syn, m.synapse)
+        sedative = pk[..., self.effect_index[0]] if self.sedative and self.effect_index else None
+        out.update(side_effects(out["block_pyramidal"], tol, sedative, m.side))
+        sym = y[..., o["symptoms"]]
+        severity = {d: sym[..., k] for k, d in enumerate(symptoms_layer.DIMENSIONS)}
+        for d, v in severity.items():
+            out[f"severity_{d}"] = v
+        out["fast_drive"] = sym[..., len(symptoms_layer.DIMENSIONS)]
+        out["placebo_effect"] = sym[..., len(symptoms_layer.DIMENSIONS) + 3]
+        for name, score in scale_scores(severity).items():
+            out[f"score_{name}"] = score
+        return out
+
+    def rhs(self, t: float, y: np.ndarray, u: np.ndarray) -> np.ndarray:
+        o = self._offsets()
+        m = self.mech
+        out = np.empty_like(y)
+        pk = y[:, o["pk"]]
+        out[:, o["pk"]] = np.einsum("pij,pj->pi", self.K, pk) + u[:, o["pk"]]
+        v = self.layer_values(y)
+        if self.blockers:
+            c = self.concentrations_um(pk)
+            out[:, o["rest"]] = rest_block_rates(
+                list(self.blockers), c, y[:, o["rest"]], m.receptor
+            )
+        glu = y[:, o["circuit"]][:, 0]
+        out[:, o["circuit"]] = circuit_layer.rhs(glu, v["pyramidal_rate"], m.circuit)[:, None]
+        out[:, o["signalling"]] = signalling_layer.rhs(
+            y[:, o["signalling"]],
+            1.0 - m.perturbations.rest_route * v["block_rest"],
+            v["ampa_drive"],
+            m.signalling,
+            m.perturbations,
+        )
+        drive = v["block_pyramidal"] / m.side.block_c50_cadss
+        out[:, o["synapse"]] = synapse_layer.rhs(
+            y[:, o["synapse"]], v["synaptic_proteins"], drive, m.synapse
+        )
+        out[:, o["symptoms"]] = symptoms_layer.rhs(
+            y[:, o["symptoms"]],
+            self.baseline,
+            v["mtor_active"],
+            v["spine_restoration"],
+            glu - 1.0,
+            v["felt"],
+            m.symptoms,
+        )
+        # an administration (any drug, saline included) charges the placebo expectation;
+        # the engine adds it as a bolus, so nothing to do here
+        return out + 0.0 * u
+
+    def jac(self, t: float, y: np.ndarray) -> None:
+        return None
+
+    def subset(self, patients: np.ndarray) -> ChainSystem:
+        return ChainSystem(
+            self.K[patients],
+            self.pk_names,
+            self.effect_index,
+            self.mw,
+            self.blockers,
+            self.sedative,
+            self.mech,
+            self.baseline[patients],
+        )
+
+
+@dataclass(frozen=True)
+class ChainModel:
+    """A drug (or saline) in a species for a batch of patients, PK and mechanism together."""
+
+    pk: Model | None
+    system: ChainSystem
+    drug: Drug
+
+    @property
+    def state_names(self) -> tuple[str, ...]:
+        return self.system.state_names
+
+    def breakpoints(
+        self,
+        regimen: Regimen,
+        readings: dict[str, str] | None = None,
+        allow_anesthetic: bool = False,
+        per_patient: list[Regimen] | None = None,
+    ) -> list[Breakpoint]:
+        """PK dosing events, widened to the full state, plus the placebo charge per dose."""
+        n, names = self.system.n_patients, self.state_names
+        out: list[Breakpoint] = []
+        if self.pk is not None:
+            pk_bps = (
+                self.pk.breakpoints_per_patient(per_patient, readings, allow_anesthetic)
+                if per_patient is not None
+                else self.pk.breakpoints(regimen, readings, allow_anesthetic)
+            )
+            n_pk = len(self.pk.state_names)
+            for bp in pk_bps:
+                out.append(
+                    Breakpoint(
+                        bp.t_h,
+                        _widen(bp.bolus, n_pk, len(names)),
+                        _widen(bp.rate_change, n_pk, len(names)),
+                    )
+                )
+        charge = names.index("placebo_expectation")
+        regimens = per_patient if per_patient is not None else [regimen] * n
+        for p, reg in enumerate(regimens):
+            for t_h, _ in reg.doses:
+                bolus = np.zeros((n, len(names)))
+                if per_patient is None:
+                    bolus[:, charge] = 1.0
+                else:
+                    bolus[p, charge] = 1.0
+                out.append(Breakpoint(t_h, bolus=bolus))
+            if per_patient is None:
+                break
+        return out
+
+
+def _widen(a: np.ndarray | None, n_pk: int, n_all: int) -> np.ndarray | None:
+    if a is None:
+        return None
+    full = np.zeros((a.shape[0], n_all))
+    full[:, :n_pk] = a
+    return full
+
+
+def build_chain(
+    drug_name: str,
+    species: str,
+    routes: tuple[str, ...],
+    weight_kg: np.ndarray,
+    *,
+    seed: int = 0,
+    variability: bool = False,
+    perturbations: Perturbations | None = None,
+) -> ChainModel:
+    """The full model of Figure 1 for ``drug_name`` (``saline`` has no PK, only placebo)."""
+    drug = load_drug(drug_name)
+    mech = Mechanism.load(species, perturbations)
+    weight = np.asarray(weight_kg, dtype=float)
+    n = weight.size
+    baseline = np.full((n, len(symptoms_layer.DIMENSIONS)), mech.baseline_severity)
+    if drug.is_placebo:
+        system = ChainSystem(np.zeros((n, 0, 0)), (), (), (), (), False, mech, baseline)
+        return ChainModel(None, system, drug)
+    pk = build_model(drug_name, species, routes, weight, seed=seed, variability=variability)
+    names = pk.state_names
+    blockers: list[Blocker] = []
+    effect_index: list[int] = []
+    mws: list[float] = []
+    parent = Blocker.from_drug(drug)
+    if parent is not None:
+        blockers.append(parent)
+        effect_index.append(names.index("parent_effect"))
+        mws.append(parent.mw_g_per_mol)
+        if pk.structure.metabolite is not None and pk.metabolite is not None:
+            met = Blocker.from_drug(pk.metabolite)
+            if met is not None and parent.pore:
+                # the metabolite of each parent blocks like its parent, weaker (Ebert 1997)
+                met = parent.weaker(mech.receptor.metabolite_potency, pk.structure.metabolite)
+                met = Blocker(
+                    met.name,
+                    pk.mw(pk.structure.metabolite),
+                    met.pore,
+                    met.kon_per_m_s,
+                    met.koff_per_s,
+                    met.delta,
+                    met.k_esc_per_s,
+                )
+            if met is not None:
+                blockers.append(met)
+                effect_index.append(names.index("metabolite_effect"))
+                mws.append(met.mw_g_per_mol)
+    sedative = "sedation_c50_ng_per_ml" in drug.pharmacology or drug.name == "midazolam"
+    if sedative and not effect_index:
+        effect_index.append(names.index("parent_effect"))
+        mws.append(drug.mw.to("g/mol") if drug.mw is not None else 1.0)
+    system = ChainSystem(
+        pk.system().K,
+        names,
+        tuple(effect_index),
+        tuple(mws),
+        tuple(blockers),
+        sedative,
+        mech,
+        baseline,
+    )
+    return ChainModel(pk, system, drug)

@@ -8,6 +8,7 @@ start and end of an infusion) and of the dosing layer that feeds it.
 
 from __future__ import annotations
 
+import functools
 import itertools
 
 import numpy as np
@@ -19,6 +20,9 @@ from ketasim.data import Parameter
 from ketasim.engine import Breakpoint, LinearSystem, SolveOptions, integrate
 from ketasim.engine.solve import Method
 from ketasim.pk import analytic
+
+# these tests check the pharmacokinetics: the mechanistic layers are left out for speed
+simulate_pk = functools.partial(ketasim.simulate, mechanism=False)
 
 # ketamine-like disposition per 70 kg (L, L/h) and intramuscular absorption (1/h)
 V1, V2, V3 = 25.0, 56.0, 171.0
@@ -229,7 +233,7 @@ def test_simulate_ketamine_arterial_matches_closed_form(route: str) -> None:
     else:
         dose = Dose("50 mg", route="intramuscular")
         exact = analytic.first_order_concentration(API_TIMES_H, 50.0, ka, **params, f=f_im)
-    res = ketasim.simulate(
+    res = simulate_pk(
         "ketamine-racemic",
         Regimen.single(dose),
         weight="70 kg",

@@ -7,6 +7,8 @@ is fast and every failure replays.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -16,6 +18,9 @@ from ketasim import Dose, Regimen
 from ketasim.data import Parameter
 from ketasim.engine import Breakpoint, LinearSystem, SolveOptions, integrate
 from ketasim.engine.solve import Method
+
+# these tests check the pharmacokinetics: the mechanistic layers are left out for speed
+simulate_pk = functools.partial(ketasim.simulate, mechanism=False)
 
 PROPERTY_SETTINGS = settings(
     max_examples=25,
@@ -192,7 +197,7 @@ def test_simulated_drug_is_conserved_between_body_and_elimination(
     plus first-pass metabolite), in metabolite mass.
     """
     cl, cl_m, fm, mw_ratio = _human()
-    res = ketasim.simulate(
+    res = simulate_pk(
         DRUG,
         Regimen.single(make_dose(route, amount_mg, over_min)),
         weight="70 kg",
@@ -244,7 +249,7 @@ def test_doubling_a_dose_doubles_every_concentration(
     """
 
     def run(mg: float) -> dict[str, np.ndarray]:
-        res = ketasim.simulate(
+        res = simulate_pk(
             DRUG,
             Regimen.single(make_dose(route, mg, over_min)),
             weight=f"{weight_kg} kg",
@@ -280,7 +285,7 @@ def test_two_doses_are_the_sum_of_two_single_doses_shifted_in_time(
     second = make_dose(routes[1], amounts[1], over_min)
 
     def run(regimen: Regimen) -> dict[str, np.ndarray]:
-        res = ketasim.simulate(DRUG, regimen, times_h=TIMES_H, solver=TIGHT, allow_anesthetic=True)
+        res = simulate_pk(DRUG, regimen, times_h=TIMES_H, solver=TIGHT, allow_anesthetic=True)
         return concentration_columns(res)
 
     both = run(Regimen(((0.0, first), (second_h, second))))
@@ -331,7 +336,7 @@ def test_no_state_goes_negative_beyond_solver_tolerance(
     dose = make_dose(route, amount_mg, over_min)
     regimen = Regimen(tuple((i * every_h, dose) for i in range(count)))
     opts = SolveOptions(method=method)
-    res = ketasim.simulate(
+    res = simulate_pk(
         DRUG,
         regimen,
         n_patients=3,
@@ -362,7 +367,7 @@ def test_a_patient_does_not_depend_on_how_many_patients_are_simulated(
     regimen = Regimen.single(make_dose(route, amount_mg, 40.0))
 
     def run(n: int, solver: SolveOptions | None) -> np.ndarray:
-        res = ketasim.simulate(
+        res = simulate_pk(
             DRUG,
             regimen,
             n_patients=n,

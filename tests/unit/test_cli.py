@@ -106,7 +106,7 @@ BAD_INPUT = [
         ],
         "over",
     ),
-    (["simulate", "--drug", "saline", "--dose", "1 mg", "--over", "40 min"], "drug"),
+    (["simulate", "--drug", "saline", "--dose", "1 mg", "--over", "40 min"], "dose"),
     (["simulate", "--drug", "ketamine-racemic", "--rates", "0.5 mg/kg/h"], "--rates"),
     (
         [

@@ -17,9 +17,14 @@ def test_model_md_parameter_tables_are_up_to_date() -> None:
 def test_every_source_key_is_cited_in_sources_md() -> None:
     import re
 
-    from ketasim.data import drug_names, load_drug, parameter_rows
+    import yaml
+
+    from ketasim.data import drug_names, load_drug, load_mechanism, parameter_rows
 
     sources = (MODEL_MD.parent / "sources.md").read_text()
     keys = {str(r["source"]) for n in drug_names() for r in parameter_rows(load_drug(n))}
+    keys |= {p.source for layer in load_mechanism("human").values() for p in layer.values()}
+    scales = yaml.safe_load((MODEL_MD.parents[1] / "src/ketasim/data/scales.yaml").read_text())
+    keys |= {s["source"] for s in scales["scales"].values()}
     missing = sorted(k for k in keys if not re.search(rf"`{re.escape(k)}`", sources))
     assert not missing, f"docs/sources.md lacks: {missing}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +10,9 @@ import pytest
 import yaml
 
 import ketasim
+
+# these tests check the pharmacokinetics: the mechanistic layers are left out for speed
+simulate_pk = functools.partial(ketasim.simulate, mechanism=False)
 
 GOLDEN = yaml.safe_load(
     (Path(__file__).parents[1] / "golden" / "ketamine-human-pk.yaml").read_text()
@@ -18,7 +22,7 @@ MINUTE_GRID_H = np.arange(0.0, 6.0 + 1e-9, 0.5 / 60.0)
 
 def test_standard_infusion_peaks_at_end_of_infusion_within_band_zarate_2006() -> None:
     g = GOLDEN["zarate-2006-standard-infusion"]
-    res = ketasim.simulate(
+    res = simulate_pk(
         "ketamine-racemic",
         dose=f"{g['dose_mg_per_kg']} mg/kg",
         over=f"{g['infusion_min']} min",
@@ -39,9 +43,7 @@ def test_standard_infusion_peaks_at_end_of_infusion_within_band_zarate_2006() ->
 def test_escalating_infusion_peaks_near_1_1_um_per_enantiomer_kamp_2020() -> None:
     g = GOLDEN["kamp-2020-escalating"]
     steps = [(f"{r} mg/kg/h", f"{g['step_duration_h']} h") for r in g["rates_mg_per_kg_per_h"]]
-    res = ketasim.simulate(
-        "ketamine-racemic", rates=steps, weight=f"{g['weight_kg']} kg", until="8 h"
-    )
+    res = simulate_pk("ketamine-racemic", rates=steps, weight=f"{g['weight_kg']} kg", until="8 h")
     tc = res.timecourse
     i_peak = tc.ketamine_arterial_um.idxmax()
     assert tc.t_h[i_peak] == pytest.approx(g["peak_time_h"])
@@ -56,7 +58,7 @@ def test_intranasal_peaks_follow_dose_dependent_bioavailability_pharmacotherapy_
     g = GOLDEN["pharmacotherapy-2022-intranasal"]
     ratios, tmax_min = [], []
     for dose, observed in zip(g["dose_mg"], g["cmax_ng_per_ml"], strict=True):
-        res = ketasim.simulate(
+        res = simulate_pk(
             "ketamine-racemic",
             dose=f"{dose} mg",
             route="intranasal",
@@ -76,15 +78,15 @@ def test_intranasal_peaks_follow_dose_dependent_bioavailability_pharmacotherapy_
 
 
 def test_intramuscular_peak_exceeds_same_dose_as_40_min_infusion_glue_2011() -> None:
-    im = ketasim.simulate("ketamine-racemic", dose="0.5 mg/kg", route="intramuscular")
-    iv = ketasim.simulate("ketamine-racemic", dose="0.5 mg/kg", over="40 min")
+    im = simulate_pk("ketamine-racemic", dose="0.5 mg/kg", route="intramuscular")
+    iv = simulate_pk("ketamine-racemic", dose="0.5 mg/kg", over="40 min")
     cmax_im = im.summary.set_index("analyte").loc["ketamine", "cmax_ng_per_ml"]
     cmax_iv = iv.summary.set_index("analyte").loc["ketamine", "cmax_ng_per_ml"]
     assert cmax_im > 1.1 * cmax_iv
 
 
 def test_norketamine_rises_after_ketamine_and_outlasts_it() -> None:
-    res = ketasim.simulate("ketamine-racemic", dose="0.5 mg/kg", over="40 min", until="24 h")
+    res = simulate_pk("ketamine-racemic", dose="0.5 mg/kg", over="40 min", until="24 h")
     s = res.summary.set_index("analyte")
     assert s.loc["norketamine", "tmax_h"] >= s.loc["ketamine", "tmax_h"]
     tc = res.timecourse
@@ -93,7 +95,7 @@ def test_norketamine_rises_after_ketamine_and_outlasts_it() -> None:
 
 
 def test_oral_dose_forms_more_norketamine_than_ketamine_fanta_2015() -> None:
-    res = ketasim.simulate("ketamine-racemic", dose="0.5 mg/kg", route="oral", until="48 h")
+    res = simulate_pk("ketamine-racemic", dose="0.5 mg/kg", route="oral", until="48 h")
     s = res.summary.set_index("analyte")
     # first-pass N-demethylation: metabolite exposure far above the parent's after oral dosing
     assert s.loc["norketamine", "auc_ng_h_per_ml"] > 3 * s.loc["ketamine", "auc_ng_h_per_ml"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 
@@ -10,6 +12,9 @@ from ketasim.model import build_model
 from ketasim.pk.dosing import route_fraction
 from ketasim.pk.regimen import Dose
 from ketasim.pk.routes import INTRAVENOUS
+
+# these tests check the pharmacokinetics: the mechanistic layers are left out for speed
+simulate_pk = functools.partial(ketasim.simulate, mechanism=False)
 
 DOSES_MG_PER_KG = (0.1, 0.5)
 INTRANASAL_DOSES_MG = (10.0, 30.0, 50.0)
@@ -36,7 +41,7 @@ def _until_h(drug: str, species: str, route: str) -> float:
 
 def _parent_auc(drug: str, species: str, dose: str, route: str, until_h: float) -> float:
     over = "40 min" if route == "iv-infusion" else None
-    res = ketasim.simulate(
+    res = simulate_pk(
         drug,
         dose=dose,
         route=route,

@@ -4,7 +4,14 @@ The YAML files live beside this module (``drugs/*.yaml``); :func:`load_drug` rea
 into a frozen :class:`~ketasim.data.spec.Drug`.
 """
 
-from ketasim.data.library import SPECIES, drug_names, load_drug, load_drug_file, parameter_rows
+from ketasim.data.library import (
+    SPECIES,
+    drug_names,
+    load_drug,
+    load_drug_file,
+    load_mechanism,
+    parameter_rows,
+)
 from ketasim.data.spec import Drug, Parameter
 
 __all__ = [
@@ -14,5 +21,6 @@ __all__ = [
     "drug_names",
     "load_drug",
     "load_drug_file",
+    "load_mechanism",
     "parameter_rows",
 ]

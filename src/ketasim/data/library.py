@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from ketasim.data.spec import Drug
+from ketasim.data.spec import Drug, Parameter
 from ketasim.errors import DataError, UnknownNameError
 
 #: Species ketasim simulates, with the default body weight in kg.
@@ -99,3 +99,23 @@ def parameter_rows(drug: Drug) -> list[dict[str, object]]:
 
     walk(drug, "")
     return rows
+
+
+@cache
+def load_mechanism(species: str = "human") -> dict[str, dict[str, Parameter]]:
+    """Mechanism parameters by layer (``data/mechanism/<species>.yaml``; rodents use the human
+    file until they have their own)."""
+    folder = Path(str(resources.files("ketasim.data") / "mechanism"))
+    path = folder / f"{species}.yaml"
+    if not path.is_file():
+        path = folder / "human.yaml"
+    raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+    out: dict[str, dict[str, Parameter]] = {}
+    for layer, params in raw.items():
+        try:
+            out[layer] = {k: Parameter.model_validate(v) for k, v in params.items()}
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise DataError(f"{path.name}: {layer}.{where}: {first['msg']}") from exc
+    return out

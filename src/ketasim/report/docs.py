@@ -7,7 +7,8 @@ it is up to date, and ``ketasim params --markdown`` prints it.
 
 from __future__ import annotations
 
-from ketasim.data import drug_names, load_drug, parameter_rows
+from ketasim.data import drug_names, load_drug, load_mechanism, parameter_rows
+from ketasim.data.spec import Parameter
 
 BEGIN = "<!-- parameters:begin -->"
 END = "<!-- parameters:end -->"
@@ -27,24 +28,39 @@ def parameter_markdown() -> str:
         if not rows:
             lines += ["No parameters (a comparator without drug).", ""]
             continue
-        lines += [
-            "| parameter | value | unit | kind | source | description / reason |",
-            "|---|---|---|---|---|---|",
-        ]
-        for r in rows:
-            note = r["description"]
-            if r["reason"]:
-                note = f"{note}; why: {r['reason']}" if note else f"why: {r['reason']}"
-            lines.append(
-                "| "
-                + " | ".join(
-                    _cell(x)
-                    for x in (r["parameter"], r["value"], r["unit"], r["kind"], r["source"], note)
-                )
-                + " |"
-            )
-        lines.append("")
+        lines += _table(rows)
+    for layer, params in load_mechanism("human").items():
+        lines += [f"### Mechanism: {layer}", ""]
+        lines += _table([mechanism_row(layer, name, p) for name, p in params.items()])
     return "\n".join([BEGIN, "", *lines, END])
+
+
+def mechanism_row(layer: str, name: str, p: Parameter) -> dict[str, object]:
+    """A mechanism parameter as a row like :func:`ketasim.data.parameter_rows` gives."""
+    return {
+        "parameter": f"{layer}.{name}",
+        "value": p.value,
+        "unit": p.unit,
+        "kind": p.kind,
+        "source": p.source,
+        "description": p.description,
+        "reason": p.reason or "",
+    }
+
+
+def _table(rows: list[dict[str, object]]) -> list[str]:
+    lines = [
+        "| parameter | value | unit | kind | source | description / reason |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        note = str(r["description"])
+        if r["reason"]:
+            note = f"{note}; why: {r['reason']}" if note else f"why: {r['reason']}"
+        cells = (r["parameter"], r["value"], r["unit"], r["kind"], r["source"], note)
+        lines.append("| " + " | ".join(_cell(x) for x in cells) + " |")
+    lines.append("")
+    return lines
 
 
 def splice(document: str) -> str:

@@ -1,0 +1,98 @@
+"""Spines on prefrontal pyramidal dendrites, in units of the healthy density.
+
+The depressed baseline has lost a share ``deficit`` of mature spines. Synaptic proteins above
+baseline raise the formation of new (filopodial and thin) spines; new spines mature into
+mushroom spines or are lost; restored mushroom spines are eliminated again over days under the
+continuing stress, which is relapse::
+
+    d spines_new/dt      = k_f * proteins^g - spines_new (1/tau_new_loss + 1/tau_mat)
+    d spines_mushroom/dt = spines_new / tau_mat - (spines_mushroom - m_floor) / tau_mature_loss
+
+``k_f`` and ``m_floor`` are set so that the depressed baseline (proteins = 1) is a steady
+state with mushroom density ``1 - deficit``. A homeostatic tolerance state integrates the
+drug's direct NMDA drive over repeated doses::
+
+    d tolerance/dt = (drive - tolerance) / tau_tol
+
+Tolerance scales down the synaptic drive a little (efficacy: little tachyphylaxis, Phillips
+2019) and dissociation more (Singh 2016); ``model.py`` applies it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from ketasim.data.spec import Parameter
+
+STATES: tuple[str, ...] = ("spines_new", "spines_mushroom", "tolerance")
+NEW_SPINE_BASELINE = 0.05  # share of new spines in the depressed steady state (assumed)
+
+
+@dataclass(frozen=True)
+class SynapseParams:
+    """Spine and tolerance constants (``data/mechanism/human.yaml``, section ``synapse``)."""
+
+    formation_gain: float
+    tau_maturation_h: float
+    tau_new_loss_h: float
+    tau_mature_loss_h: float
+    spine_deficit: float
+    tolerance_tau_h: float
+    tolerance_gain_efficacy: float
+    tolerance_gain_dissociation: float
+
+    @classmethod
+    def from_spec(cls, spec: Mapping[str, Parameter]) -> SynapseParams:
+        return cls(
+            **{
+                n: spec[n].to("h" if n.endswith("_h") else "dimensionless")
+                for n in cls.__dataclass_fields__
+            }
+        )
+
+    @property
+    def mushroom_baseline(self) -> float:
+        return 1.0 - self.spine_deficit
+
+    @property
+    def formation_rate(self) -> float:
+        """Formation per hour at baseline protein, keeping new spines at their baseline."""
+        return NEW_SPINE_BASELINE * (1.0 / self.tau_new_loss_h + 1.0 / self.tau_maturation_h)
+
+    @property
+    def mushroom_floor(self) -> float:
+        """Density the mushroom spines decay toward without new input."""
+        return self.mushroom_baseline - NEW_SPINE_BASELINE / self.tau_maturation_h * (
+            self.tau_mature_loss_h
+        )
+
+
+def initial(n: int, p: SynapseParams) -> np.ndarray:
+    """The depressed steady state for ``n`` patients."""
+    y = np.zeros((n, len(STATES)))
+    y[:, 0] = NEW_SPINE_BASELINE
+    y[:, 1] = p.mushroom_baseline
+    return y
+
+
+def spine_restoration(y: np.ndarray, p: SynapseParams) -> np.ndarray:
+    """Share of the spine deficit restored (0 at the depressed baseline, 1 when healthy)."""
+    total = y[..., 0] + y[..., 1]
+    return (total - (NEW_SPINE_BASELINE + p.mushroom_baseline)) / p.spine_deficit
+
+
+def rhs(
+    y: np.ndarray, proteins: np.ndarray, tolerance_drive: np.ndarray, p: SynapseParams
+) -> np.ndarray:
+    """dy/dt (per hour) for states ``y`` (patients, states)."""
+    new, mush, tol = y[:, 0], y[:, 1], y[:, 2]
+    # proteins above baseline speed formation: the synaptic drive needs protein synthesis
+    formation = p.formation_rate * np.maximum(proteins, 0.0) ** p.formation_gain
+    out = np.empty_like(y)
+    out[:, 0] = formation - new * (1.0 / p.tau_new_loss_h + 1.0 / p.tau_maturation_h)
+    out[:, 1] = new / p.tau_maturation_h - (mush - p.mushroom_floor) / p.tau_mature_loss_h
+    out[:, 2] = (tolerance_drive - tol) / p.tolerance_tau_h
+    return out
