@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ketasim.data.spec import Parameter
+from ketasim.data.spec import Parameter, field_values
 
 STATES: tuple[str, ...] = ("glutamate",)
 
@@ -45,12 +45,7 @@ class CircuitParams:
 
     @classmethod
     def from_spec(cls, spec: Mapping[str, Parameter]) -> CircuitParams:
-        return cls(
-            **{
-                name: spec[name].to("h" if name.endswith("_h") else "dimensionless")
-                for name in cls.__dataclass_fields__
-            }
-        )
+        return cls(**field_values(cls.__dataclass_fields__, spec))
 
 
 def firing_rates(

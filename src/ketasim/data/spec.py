@@ -11,6 +11,7 @@ and loads into a :class:`Parameter` that checks its unit with pint, its kind, an
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -216,3 +217,23 @@ class Drug(Frozen):
     def is_placebo(self) -> bool:
         """True for saline: a comparator with no drug."""
         return not self.species
+
+
+def unit_from_name(name: str) -> str:
+    """The internal unit a parameter's name promises: ``*_per_h`` 1/h, ``*_h`` hours, ``*_mv``
+    mV, ``*_um`` uM, ``*_ng_per_ml`` ng/mL; anything else is dimensionless."""
+    for suffix, unit in (
+        ("_per_h", "1/h"),
+        ("_h", "h"),
+        ("_mv", "mV"),
+        ("_um", "uM"),
+        ("_ng_per_ml", "ng/mL"),
+    ):
+        if name.endswith(suffix):
+            return unit
+    return "dimensionless"
+
+
+def field_values(names: Iterable[str], spec: Mapping[str, Parameter]) -> dict[str, float]:
+    """Values of the named parameters in the units their names promise (for layer params)."""
+    return {name: spec[name].to(unit_from_name(name)) for name in names}

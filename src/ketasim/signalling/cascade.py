@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ketasim.data.spec import Parameter
+from ketasim.data.spec import Parameter, field_values
 
 STATES: tuple[str, ...] = (
     "eef2k_activity",
@@ -87,12 +87,7 @@ class SignallingParams:
 
     @classmethod
     def from_spec(cls, spec: Mapping[str, Parameter]) -> SignallingParams:
-        def unit(name: str) -> str:
-            if name.endswith("_per_h"):
-                return "1/h"
-            return "h" if name.endswith("_h") else "dimensionless"
-
-        values = {n: spec[n].to(unit(n)) for n in cls.__dataclass_fields__ if n != "k_release"}
+        values = field_values((n for n in cls.__dataclass_fields__ if n != "k_release"), spec)
         return cls(k_release=spec["k_release"].to("1/h"), **values)
 
 

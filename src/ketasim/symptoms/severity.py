@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ketasim.data.spec import Parameter
+from ketasim.data.spec import Parameter, field_values
 
 DIMENSIONS: tuple[str, ...] = (
     "core_mood",
@@ -72,12 +72,7 @@ class SymptomParams:
 
     @classmethod
     def from_spec(cls, spec: Mapping[str, Parameter]) -> SymptomParams:
-        return cls(
-            **{
-                n: spec[n].to("h" if n.endswith("_h") else "dimensionless")
-                for n in cls.__dataclass_fields__
-            }
-        )
+        return cls(**field_values(cls.__dataclass_fields__, spec))
 
 
 def initial(n: int, baseline: Mapping[str, float] | np.ndarray) -> np.ndarray:

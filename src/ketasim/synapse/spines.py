@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ketasim.data.spec import Parameter
+from ketasim.data.spec import Parameter, field_values
 
 STATES: tuple[str, ...] = ("spines_new", "spines_mushroom", "tolerance")
 NEW_SPINE_BASELINE = 0.05  # share of new spines in the depressed steady state (assumed)
@@ -46,12 +46,7 @@ class SynapseParams:
 
     @classmethod
     def from_spec(cls, spec: Mapping[str, Parameter]) -> SynapseParams:
-        return cls(
-            **{
-                n: spec[n].to("h" if n.endswith("_h") else "dimensionless")
-                for n in cls.__dataclass_fields__
-            }
-        )
+        return cls(**field_values(cls.__dataclass_fields__, spec))
 
     @property
     def mushroom_baseline(self) -> float:
