@@ -126,11 +126,15 @@ class SimulationResult:
 
 
 def _default_times(regimen: Regimen, until_h: float) -> np.ndarray:
-    """An output grid fine enough to see infusion peaks, plus every dose start and end."""
+    """An output grid fine enough to see infusion peaks (at least one point a minute, up to
+    2000 points, plus 300 log-spaced points from 1 min), plus every dose start and end."""
     step_h = max(1.0 / 60.0, until_h / 2000.0)
     grid = np.arange(0.0, until_h + 1e-12, step_h)
     events = [t for t, d in regimen.doses] + [t + d.duration_h for t, d in regimen.doses]
-    times = np.unique(np.concatenate([grid, [until_h], [e for e in events if e <= until_h]]))
+    # a log-spaced set keeps the first minutes legible on long simulations
+    early = np.geomspace(1.0 / 60.0, until_h, 300) if until_h > 1.0 / 60.0 else []
+    events_in = [e for e in events if e <= until_h]
+    times = np.unique(np.concatenate([grid, early, [until_h], events_in]))
     return times
 
 

@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ketasim.api import SimulationResult, simulate
+from ketasim.api import LAYERS, SimulationResult, simulate
 from ketasim.data import drug_names, load_drug, parameter_rows
 from ketasim.errors import DataError, KetasimInputError, SolverError
 
@@ -103,10 +103,15 @@ def simulate_cmd(
     write_events: Annotated[
         Path | None, typer.Option(help="write the regimen as a NONMEM-style event table (CSV)")
     ] = None,
+    show: Annotated[
+        str | None,
+        typer.Option(help="layers to show: pk,receptor,circuit,signalling,synapse,symptoms"),
+    ] = None,
 ) -> None:
     """Simulate one drug regimen and print Cmax, Tmax and AUC per analyte."""
     if drug is None:
         raise KetasimInputError("--drug", None, f"one of: {', '.join(drug_names())}")
+    layers = _layers(show)
     n_patients = _int(patients, "--patients", 1) or 1
     seed_value = _int(seed, "--seed", 0) or 0
     per_patient, weights_kg = None, None
@@ -149,14 +154,50 @@ def simulate_cmd(
         _writable(csv, "--csv")
         result.timecourse.to_csv(csv, index=False)
     if plot is not None:
-        from ketasim.report.figures import plot_concentrations
-
         _writable(plot, "--plot")
-        plot_concentrations(result, plot)
+        if layers:
+            from ketasim.report.cascade import plot_cascade
+
+            plot_cascade(result, plot, layers)
+        else:
+            from ketasim.report.figures import plot_concentrations
+
+            plot_concentrations(result, plot)
     if json_out:
         sys.stdout.write(json.dumps(result.to_json_dict(), allow_nan=False) + "\n")
     else:
         _print_summary(result)
+        if layers:
+            _print_layers(result, layers)
+
+
+def _layers(show: str | None) -> list[str]:
+    """The layers named by ``--show`` (comma-separated), checked."""
+    if show is None:
+        return []
+    names = [part.strip() for part in show.split(",") if part.strip()]
+    unknown = [n for n in names if n not in LAYERS]
+    if not names or unknown:
+        raise KetasimInputError("--show", show, f"allowed: {', '.join(LAYERS)}")
+    return names
+
+
+def _print_layers(result: SimulationResult, layers: list[str]) -> None:
+    from ketasim.report.cascade import key_values
+
+    rows = key_values(result, layers)
+    if not rows:
+        return
+    times = list(rows[0][2])
+    table = Table(title="the cascade at a few times")
+    table.add_column("layer")
+    table.add_column("output", no_wrap=True)
+    labels = {40 / 60: "40 min", 2.0: "2 h", 24.0: "1 d", 72.0: "3 d", 168.0: "7 d"}
+    for th in times:
+        table.add_column(labels.get(th, f"{th:g} h"), justify="right")
+    for layer, column, values in rows:
+        table.add_row(layer, column, *(f"{values[th]:.3g}" for th in times))
+    console.print(table)
 
 
 def _writable(path: Path, field: str) -> None:

@@ -33,7 +33,13 @@ def test_readme_has_quickstart_commands() -> None:
 
 
 @pytest.mark.parametrize("command", _shell_commands())
-def test_readme_command_runs(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_readme_command_runs(
+    command: str,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)  # files the commands write land in a scratch folder
     argv = shlex.split(command)[1:]
     assert main(argv) == 0, capsys.readouterr().err
     assert capsys.readouterr().out.strip()
