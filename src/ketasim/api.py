@@ -132,7 +132,9 @@ def _default_times(regimen: Regimen, until_h: float) -> np.ndarray:
     grid = np.arange(0.0, until_h + 1e-12, step_h)
     events = [t for t, d in regimen.doses] + [t + d.duration_h for t, d in regimen.doses]
     # a log-spaced set keeps the first minutes legible on long simulations
-    early = np.geomspace(1.0 / 60.0, until_h, 300) if until_h > 1.0 / 60.0 else []
+    early: np.ndarray = (
+        np.geomspace(1.0 / 60.0, until_h, 300) if until_h > 1.0 / 60.0 else np.empty(0)
+    )
     events_in = [e for e in events if e <= until_h]
     times = np.unique(np.concatenate([grid, early, [until_h], events_in]))
     return times
