@@ -85,7 +85,12 @@ class Blocker:
             p = ph.get(key)
             return None if p is None else p.to(unit)
 
-        glun2b = get("glun2b_ic50_um", "uM") or get("ic50_glun2b_um", "uM")
+        glun2b = (
+            get("glun2b_ic50_um", "uM")
+            or get("ic50_glun2b_um", "uM")
+            or get("glun2b_kd_um", "uM")
+            or get("glun2b_ki_um", "uM")
+        )
         is_pore = (get("channel_blocker", "dimensionless") or 0.0) > 0.5
         if not is_pore and glun2b is None:
             return None
