@@ -76,7 +76,9 @@ def koff_at(blocker: Blocker, v_mv: float) -> float:
     return float(blocker.koff_per_s * np.exp(blocker.delta * (v_mv + 70.0) / 25.4))
 
 
-def gating_rates(p_open: float, gating_time_s: float = DEFAULT_GATING_TIME_S) -> tuple[float, float]:
+def gating_rates(
+    p_open: float, gating_time_s: float = DEFAULT_GATING_TIME_S
+) -> tuple[float, float]:
     """Opening and closing rates with open probability ``p_open`` and gating time ``tau_g``.
 
     Parameters
@@ -98,7 +100,9 @@ def gating_rates(p_open: float, gating_time_s: float = DEFAULT_GATING_TIME_S) ->
     return p_open / gating_time_s, (1.0 - p_open) / gating_time_s
 
 
-def _pore(blockers: Sequence[Blocker], c_um: Sequence[ArrayLike]) -> list[tuple[Blocker, FloatArray]]:
+def _pore(
+    blockers: Sequence[Blocker], c_um: Sequence[ArrayLike]
+) -> list[tuple[Blocker, FloatArray]]:
     if len(blockers) != len(c_um):
         raise ValueError(f"{len(blockers)} blockers but {len(c_um)} concentrations")
     out = []

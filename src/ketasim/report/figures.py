@@ -17,6 +17,7 @@ from ketasim.errors import KetasimInputError
 
 if TYPE_CHECKING:
     from ketasim.api import SimulationResult
+    from ketasim.pk.regimen import Regimen
 
 
 def plot_concentrations(result: SimulationResult, path: str | Path, patient: int = 0) -> Path:
@@ -148,6 +149,28 @@ CASCADE_TICKS_H: tuple[tuple[float, str], ...] = (
 _SITE_STYLE = {"plasma": "-", "brain": "--"}
 
 
+def _time_label(t_h: float) -> str:
+    """``0.667`` -> ``40 min``, ``6`` -> ``6 h``, ``72`` -> ``3 d``."""
+    if t_h < 1.0:
+        return f"{t_h * 60:.3g} min"
+    if t_h < 24.0 or abs(t_h / 24.0 - round(t_h / 24.0)) > 0.05:
+        return f"{t_h:.3g} h" if t_h < 48.0 else f"{t_h / 24:.2g} d"
+    return f"{t_h / 24:.3g} d"
+
+
+def _regimen_label(regimen: Regimen) -> str:
+    """``0.5 mg/kg iv-infusion over 40 min at 0, 2 d, 4 d``: short enough for a title."""
+    doses = [(t, repr(d).removeprefix("Dose(").removesuffix(")")) for t, d in regimen.doses]
+    kinds = list(dict.fromkeys(label for _, label in doses))
+    if len(doses) == 1:
+        t, label = doses[0]
+        return label if t == 0 else f"{label} at {_time_label(t)}"
+    times = [("0" if t == 0 else _time_label(t)) for t, _ in doses]
+    when = ", ".join(times) if len(times) <= 6 else f"{', '.join(times[:4])}, ..., {times[-1]}"
+    what = kinds[0] if len(kinds) == 1 else f"{len(kinds)} kinds of dose"
+    return f"{len(doses)} doses of {what} at {when}"
+
+
 def _cascade_lines(
     tc: pd.DataFrame, layer: str, lines: tuple[Line, ...], plasma_site: str
 ) -> list[tuple[np.ndarray, str, dict[str, Any]]]:
@@ -239,6 +262,8 @@ def plot_cascade(
     if len(ticks) > 9:  # a long run: drop the finest minute ticks first
         ticks = [(t, label) for t, label in ticks if t >= 5.0 / 60.0 or t == ticks[0][0]]
         ticks = [tick for tick in ticks if tick[1] not in ("20 min", "2 min")]
+    if not ticks or ticks[-1][0] < end / 1.4:  # label the end of the simulation
+        ticks.append((end, _time_label(end)))
 
     n = max(len(panels), 1)
     fig, axes = plt.subplots(
@@ -253,12 +278,13 @@ def plot_cascade(
             va="center",
             transform=axes[0, 0].transAxes,
         )
+        axes[0, 0].set_yticks([])
     for ax, (title, ylabel, drawn) in zip(axes[:, 0], panels, strict=False):
         for t_dose, dose in result.regimen.doses:
             if dose.duration_h > 0:
                 ax.axvspan(t_dose, t_dose + dose.duration_h, color="0.88", lw=0, zorder=0)
-            else:
-                ax.axvline(max(t_dose, start), color="0.7", lw=1.0, zorder=0)
+            if t_dose > start:  # later doses are narrow on a log axis: mark their start
+                ax.axvline(t_dose, color="0.6", lw=0.8, ls=":", zorder=0)
         for values, label, style in drawn:
             ax.plot(t_h[keep], values[keep], label=label, lw=1.5, **style)
         ax.set_title(title, loc="left", fontsize=8, fontweight="bold", pad=3)
@@ -273,8 +299,13 @@ def plot_cascade(
     ax.set_xlim(start, max(end, start * 2.0))
     ax.set_xticks([t for t, _ in ticks], [label for _, label in ticks], fontsize=8)
     ax.minorticks_off()
-    ax.set_xlabel("time since the first dose (logarithmic; shaded: dosing)", fontsize=8)
-    fig.suptitle(f"{result.drug} in {result.species}: {result.regimen!r}", fontsize=9)
+    marks = "shaded: infusion"
+    if any(t_dose > start for t_dose, _ in result.regimen.doses):
+        marks += "; dotted: later doses"
+    ax.set_xlabel(f"time since the first dose (logarithmic; {marks})", fontsize=8)
+    fig.suptitle(
+        f"{result.drug} in {result.species}: {_regimen_label(result.regimen)}", fontsize=9
+    )
     out = Path(path)
     fig.savefig(out, dpi=110)
     plt.close(fig)
