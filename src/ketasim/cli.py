@@ -13,6 +13,7 @@ from typing import Annotated
 
 import numpy as np
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -156,7 +157,7 @@ def simulate_cmd(
     if plot is not None:
         _writable(plot, "--plot")
         if layers:
-            from ketasim.report.cascade import plot_cascade
+            from ketasim.report.figures import plot_cascade
 
             plot_cascade(result, plot, layers)
         else:
@@ -182,22 +183,77 @@ def _layers(show: str | None) -> list[str]:
     return names
 
 
-def _print_layers(result: SimulationResult, layers: list[str]) -> None:
-    from ketasim.report.cascade import key_values
+#: The key columns per layer in the ``--show`` table (pk: every analyte's plasma column).
+KEY_COLUMNS: dict[str, tuple[str, ...]] = {
+    "receptor": ("block_interneuron_fraction", "block_pyramidal_fraction"),
+    "circuit": ("glutamate_rel", "pyramidal_rate_rel"),
+    "signalling": ("bdnf_release_rel", "mtor_active_rel", "synaptic_proteins_rel"),
+    "synapse": ("spines_mushroom_density", "spine_restoration_fraction"),
+    "symptoms": ("hdrs_17_points", "madrs_points", "cadss_points", "sbp_mmhg"),
+}
+#: The times of the ``--show`` table, in hours, with their labels.
+SHOW_TIMES_H: tuple[tuple[float, str], ...] = (
+    (40 / 60, "40 min"),
+    (2.0, "2 h"),
+    (24.0, "1 d"),
+    (72.0, "3 d"),
+    (168.0, "7 d"),
+)
 
-    rows = key_values(result, layers)
-    if not rows:
-        return
-    times = list(rows[0][2])
-    table = Table(title="the cascade at a few times")
-    table.add_column("layer")
-    table.add_column("output", no_wrap=True)
-    labels = {40 / 60: "40 min", 2.0: "2 h", 24.0: "1 d", 72.0: "3 d", 168.0: "7 d"}
-    for th in times:
-        table.add_column(labels.get(th, f"{th:g} h"), justify="right")
-    for layer, column, values in rows:
-        table.add_row(layer, column, *(f"{values[th]:.3g}" for th in times))
-    console.print(table)
+
+def _key_columns(result: SimulationResult, layer: str) -> list[str]:
+    present = result.columns_by_layer.get(layer, ())
+    if layer == "pk":
+        return [c for c in present if c.endswith("_plasma_ng_per_ml")]
+    return [c for c in KEY_COLUMNS.get(layer, ()) if c in present]
+
+
+def _number(value: float) -> str:
+    """A table cell: about three significant digits, no exponents, tiny values as 0."""
+    value = float(f"{value:.3g}")
+    size = abs(value)
+    if size < 5e-4:
+        return "0"
+    if size >= 100:
+        return f"{value:.0f}"
+    if size >= 10:
+        return f"{value:.1f}"
+    if size >= 1:
+        return f"{value:.2f}"
+    return f"{value:.3f}"
+
+
+def _print_layers(result: SimulationResult, layers: list[str], patient: int = 0) -> None:
+    """A table of the shown layers' key outputs at a few times (one patient)."""
+    tc = result.timecourse[result.timecourse["patient"] == patient]
+    t_h = tc["t_h"].to_numpy()
+    end = float(t_h[-1])
+    times = [(th, label) for th, label in SHOW_TIMES_H if th <= end + 1e-9]
+    if not times or times[-1][0] < end - 1e-9:
+        times.append((end, f"{end / 24:.3g} d" if end >= 24 else f"{end:.3g} h"))
+    table = Table(
+        title=f"the cascade at a few times (patient {patient})",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+    )
+    table.add_column("layer / output", no_wrap=True)
+    for _, label in times:
+        table.add_column(label, justify="right", no_wrap=True)
+    missing = []
+    for layer in layers:
+        columns = _key_columns(result, layer)
+        if not columns:
+            missing.append(layer)
+            continue
+        table.add_row(f"[bold]{layer}[/bold]", *("" for _ in times))
+        for column in columns:
+            values = np.interp([th for th, _ in times], t_h, tc[column].to_numpy())
+            table.add_row(f" {column}", *(_number(float(v)) for v in values))
+    if table.row_count:
+        console.print(table)
+    if missing:
+        console.print(f"{result.drug} has no {', '.join(missing)} outputs", highlight=False)
 
 
 def _writable(path: Path, field: str) -> None:
@@ -207,6 +263,12 @@ def _writable(path: Path, field: str) -> None:
 
 
 def _print_summary(result: SimulationResult) -> None:
+    if result.summary.empty:  # saline: nothing was given, so there is nothing to summarise
+        console.print(
+            f"{result.drug} ({result.species}): {result.regimen!r}; no drug, no concentrations",
+            highlight=False,
+        )
+        return
     table = Table(title=f"{result.drug} ({result.species}): {result.regimen!r}")
     for col in (
         "patient",

@@ -14,9 +14,10 @@ probability ``p`` holds a blocker in its pore with fraction ``b``::
 Several blockers (parent and metabolite) compete for the same site. Where the population's
 receptors open often (tonically active interneurons, active pyramidal synapses), ``b`` settles
 in seconds to minutes and the model uses its steady state (:func:`equilibrium_block`); for
-spontaneous NMDA activity at rest it takes tens of minutes and the model keeps the kinetic
-state (:func:`rest_block_rates`). ``tests/numerics/test_block_reduction.py`` shows where the
-reduction holds.
+spontaneous NMDA activity at rest its time constant is about 10 min (escape from closed
+channels caps it), as slow as the fall of brain ketamine after an infusion, and the model keeps
+the kinetic state (:func:`rest_block_rates`). ``tests/numerics/test_block_reduction.py``
+shows where the reduction holds.
 
 GluN2B-selective drugs (traxoprodil, rislenemdaz, Ro 25-6981) bind the ifenprodil site, not the
 pore: they inhibit the GluN2B share of a population whatever its voltage, Mg2+ or activity.
@@ -102,7 +103,8 @@ class Blocker:
                 return None
             kon = koff / (kd * 1e-6)
         tf = get("trapped_fraction", "dimensionless")
-        k_esc = -np.log(tf) / TRAPPING_WASHOUT_S if tf else 0.0
+        # no trapped fraction given: fully trapped; 0 (never traps): escape within milliseconds
+        k_esc = 0.0 if tf is None else -np.log(max(tf, 1e-6)) / TRAPPING_WASHOUT_S
         return cls(
             name=drug.analyte,
             mw_g_per_mol=mw,

@@ -54,8 +54,9 @@ def plot_concentrations(result: SimulationResult, path: str | Path, patient: int
 # --------------------------------------------------------------------------------------------
 
 #: A line of a cascade panel: (column, legend label, how it is drawn). ``value`` draws the
-#: column as it is (``dashed`` too, dashed); ``rise`` draws its change from the value at time zero; ``pct_rise`` that
-#: change in percent of the value at time zero; ``pct`` a fraction in percent.
+#: column as it is, ``dashed`` too but dashed; ``rise`` draws its change from the value at
+#: time zero; ``pct_rise`` that change in percent of the value at time zero; ``pct`` a
+#: fraction in percent.
 Line = tuple[str, str, str]
 
 #: The panels in the order of Figure 1: (layer, title, y-axis label, lines).
@@ -180,12 +181,12 @@ def _cascade_lines(
         suffix = "_plasma_ng_per_ml"
         analytes = [c.removesuffix(suffix) for c in tc.columns if c.endswith(suffix)]
         for i, analyte in enumerate(analytes):
-            for site, style in _SITE_STYLE.items():
+            for site, dashes in _SITE_STYLE.items():
                 column = f"{analyte}_{site}_ng_per_ml"
                 if column in tc:
                     where = f"plasma ({plasma_site})" if site == "plasma" else "brain"
                     values = np.clip(tc[column].to_numpy(dtype=float), 0.0, None)
-                    out.append((values, f"{analyte}, {where}", {"ls": style, "color": f"C{i}"}))
+                    out.append((values, f"{analyte}, {where}", {"ls": dashes, "color": f"C{i}"}))
         return out
     for i, (column, label, how) in enumerate(lines):
         if column not in tc:
@@ -303,9 +304,7 @@ def plot_cascade(
     if any(t_dose > start for t_dose, _ in result.regimen.doses):
         marks += "; dotted: later doses"
     ax.set_xlabel(f"time since the first dose (logarithmic; {marks})", fontsize=8)
-    fig.suptitle(
-        f"{result.drug} in {result.species}: {_regimen_label(result.regimen)}", fontsize=9
-    )
+    fig.suptitle(f"{result.drug} in {result.species}: {_regimen_label(result.regimen)}", fontsize=9)
     out = Path(path)
     fig.savefig(out, dpi=110)
     plt.close(fig)
