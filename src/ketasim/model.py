@@ -428,9 +428,9 @@ class ChainSystem:
             v["felt"],
             m.symptoms,
         )
-        # an administration (any drug, saline included) charges the placebo expectation;
-        # the engine adds it as a bolus, so nothing to do here
-        return out + 0.0 * u
+        # inputs act on the PK states only; an administration (saline included) charges the
+        # placebo expectation as a bolus at the dose time (ChainModel.breakpoints)
+        return out
 
     def jac(self, t: float, y: np.ndarray) -> None:
         return None
