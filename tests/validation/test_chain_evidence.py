@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 import ketasim
+from ketasim.signalling import Perturbations
 
 MINUTES_THEN_HOURS = np.concatenate(
     [np.arange(0.0, 6.0, 1.0 / 60.0), np.arange(6.0, 28 * 24.0 + 1e-9, 1.0)]
@@ -35,9 +36,14 @@ def standard() -> pd.DataFrame:
     return res.timecourse
 
 
-def _single(dose: str, drug: str = "ketamine-racemic", until: str = "3 d") -> pd.DataFrame:
+def _single(
+    dose: str, drug: str = "ketamine-racemic", perturbations: Perturbations | None = None
+) -> pd.DataFrame:
+    """A 40-min infusion followed for 3 days."""
     grid = MINUTES_THEN_HOURS[MINUTES_THEN_HOURS <= 72.0]
-    return ketasim.simulate(drug, dose=dose, over="40 min", until=until, times_h=grid).timecourse
+    return ketasim.simulate(
+        drug, dose=dose, over="40 min", until="3 d", times_h=grid, perturbations=perturbations
+    ).timecourse
 
 
 def test_dissociation_peaks_at_end_of_infusion_and_resolves_by_2_h_luckenbaugh_2014(
@@ -176,19 +182,7 @@ def test_heavy_block_suppresses_the_glutamate_surge_inverted_u_moghaddam_1997() 
 
 
 def test_rapamycin_abolishes_spine_gain_li_2010() -> None:
-    from ketasim.signalling import Perturbations
-
-    grid = MINUTES_THEN_HOURS[MINUTES_THEN_HOURS <= 72.0]
-    plain = ketasim.simulate(
-        "ketamine-racemic", dose="0.5 mg/kg", over="40 min", until="3 d", times_h=grid
-    ).timecourse
-    blocked = ketasim.simulate(
-        "ketamine-racemic",
-        dose="0.5 mg/kg",
-        over="40 min",
-        until="3 d",
-        times_h=grid,
-        perturbations=Perturbations(rapamycin=1.0),
-    ).timecourse
+    plain = _single("0.5 mg/kg")
+    blocked = _single("0.5 mg/kg", perturbations=Perturbations(rapamycin=1.0))
     assert plain.spine_restoration_fraction.max() > 0.05
     assert blocked.spine_restoration_fraction.max() <= 1e-6  # no gain at all

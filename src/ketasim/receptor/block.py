@@ -62,6 +62,10 @@ class Blocker:
         """Kinetic dissociation constant at -70 mV in 0 Mg2+ (koff/kon), uM."""
         return self.koff_per_s / self.kon_per_m_s * 1e6 if self.kon_per_m_s > 0 else np.inf
 
+    def koff_at(self, v_mv: float) -> float:
+        """Unblocking rate at ``v_mv`` (1/s): ``koff(-70) * exp(delta (V + 70) / 25.4)``."""
+        return float(self.koff_per_s * np.exp(self.delta * (v_mv + 70.0) / 25.4))
+
     def weaker(self, factor: float, name: str) -> Blocker:
         """The same blocker with ``factor`` times lower potency (a metabolite)."""
         return Blocker(
@@ -174,7 +178,7 @@ def _rates(
     blocker: Blocker, c_um: np.ndarray, v_mv: float, p_open: float, mg_free: float
 ) -> tuple[np.ndarray, float]:
     """Binding rate ``p * a`` (1/s, per patient) and unbinding rate ``d`` (1/s)."""
-    koff_v = blocker.koff_per_s * np.exp(blocker.delta * (v_mv + 70.0) / 25.4)
+    koff_v = blocker.koff_at(v_mv)
     a = blocker.kon_per_m_s * np.maximum(c_um, 0.0) * 1e-6 * mg_free
     d = p_open * koff_v + (1.0 - p_open) * blocker.k_esc_per_s
     return p_open * a, d

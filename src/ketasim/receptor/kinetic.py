@@ -73,7 +73,7 @@ def koff_at(blocker: Blocker, v_mv: float) -> float:
     float
         ``koff * exp(delta * (V + 70 mV) / 25.4 mV)``, 1/s.
     """
-    return float(blocker.koff_per_s * np.exp(blocker.delta * (v_mv + 70.0) / 25.4))
+    return blocker.koff_at(v_mv)
 
 
 def gating_rates(
