@@ -25,10 +25,9 @@ import pandas as pd
 from ketasim.data import SPECIES, load_drug
 from ketasim.engine import SolveOptions, integrate
 from ketasim.errors import KetasimInputError, RegimenError, UnknownNameError
-from ketasim.model import ChainModel, Model, build_chain, build_model
+from ketasim.model import ChainModel, Model, Perturbations, build_chain, build_model
 from ketasim.pk.compartments import SITES, aucs, concentrations
 from ketasim.pk.regimen import Dose, Regimen
-from ketasim.signalling import Perturbations
 from ketasim.units import parse_time_h, parse_weight_kg
 
 #: Outputs of the mechanistic layers: name -> (layer, timecourse column with its unit).
@@ -36,9 +35,11 @@ LAYER_OUTPUTS: dict[str, tuple[str, str]] = {
     "block_interneuron": ("receptor", "block_interneuron_fraction"),
     "block_pyramidal": ("receptor", "block_pyramidal_fraction"),
     "block_rest": ("receptor", "block_rest_fraction"),
+    "block_rest_open": ("receptor", "block_rest_open_fraction"),
     "interneuron_rate": ("circuit", "interneuron_rate_rel"),
     "pyramidal_rate": ("circuit", "pyramidal_rate_rel"),
     "glutamate": ("circuit", "glutamate_rel"),
+    "glutamate_surge": ("circuit", "glutamate_surge_rel"),
     "ampa_drive": ("circuit", "ampa_drive_rel"),
     "eef2k_activity": ("signalling", "eef2k_activity_rel"),
     "p_eef2": ("signalling", "p_eef2_fraction"),
@@ -48,6 +49,10 @@ LAYER_OUTPUTS: dict[str, tuple[str, str]] = {
     "akt_active": ("signalling", "akt_active_rel"),
     "mtor_active": ("signalling", "mtor_active_rel"),
     "gsk3_active": ("signalling", "gsk3_active_rel"),
+    "bdnf_mrna": ("signalling", "bdnf_mrna_rel"),
+    "potentiation": ("signalling", "potentiation_rel"),
+    "synaptic_drive": ("signalling", "synaptic_drive_rel"),
+    "mu_opioid_occupancy": ("receptor", "mu_opioid_occupancy_fraction"),
     "synaptic_proteins": ("signalling", "synaptic_proteins_rel"),
     "spines_new": ("synapse", "spines_new_density"),
     "spines_mushroom": ("synapse", "spines_mushroom_density"),
@@ -60,6 +65,7 @@ LAYER_OUTPUTS: dict[str, tuple[str, str]] = {
     "sbp_mmhg": ("symptoms", "sbp_mmhg"),
     "heart_rate_bpm": ("symptoms", "heart_rate_bpm"),
     "sedation": ("symptoms", "sedation_fraction"),
+    "fst_immobility": ("symptoms", "fst_immobility_s"),
 }
 LAYERS: tuple[str, ...] = ("pk", "receptor", "circuit", "signalling", "synapse", "symptoms")
 
@@ -235,7 +241,8 @@ def simulate(
         Follow the dose through receptor, circuit, signalling, synapse and symptoms (the
         default); ``False`` simulates the pharmacokinetics alone (faster).
     perturbations
-        Interventions on the signalling cascade (rapamycin, anisomycin, BDNF knockout, ...).
+        Interventions for in-silico experiments (:class:`~ketasim.model.Perturbations`:
+        rapamycin, anisomycin, BDNF knockout, lithium, NBQX, Mg2+ level, hypotheses...).
 
     Returns
     -------
@@ -291,14 +298,14 @@ def simulate(
         )
         bps = chain.breakpoints(regimen, bioavailability, allow_anesthetic, regimens)
         y = integrate(chain.system, chain.system.initial_state(), bps, t, solver)
-        return _result(chain.pk, regimen, t, y, chain, weights)
+        return _result(chain.pk, regimen, t, y, chain, weights, species)
     model = build_model(drug, species, regimen.routes, weights, seed=seed, variability=variability)
     if regimens is not None:
         breakpoints = model.breakpoints_per_patient(regimens, bioavailability, allow_anesthetic)
     else:
         breakpoints = model.breakpoints(regimen, bioavailability, allow_anesthetic)
     y = integrate(model.system(), model.initial_state(), breakpoints, t, solver)
-    return _result(model, regimen, t, y, None, weights)
+    return _result(model, regimen, t, y, None, weights, species)
 
 
 def _weights(weight: str | Sequence[str] | None, species: str, n: int) -> np.ndarray:
@@ -319,6 +326,7 @@ def _result(
     y: np.ndarray,
     chain: ChainModel | None,
     weights: np.ndarray,
+    chain_species: str,
 ) -> SimulationResult:
     n_pat = y.shape[0]
     columns: dict[str, np.ndarray] = {
@@ -379,7 +387,7 @@ def _result(
     else:
         assert model is not None
         drug, names = model.drug, model.state_names
-    species = model.species if model is not None else "human"
+    species = model.species if model is not None else chain_species
     plasma_site = drug.species[species].sampling if model is not None else "none"
     return SimulationResult(
         timecourse=timecourse,

@@ -348,6 +348,78 @@ def bench_cmd(
     console.print(table)
 
 
+experiment_app = typer.Typer(
+    help="In-silico experiments: the review's preclinical and drug-contrast evidence.",
+    no_args_is_help=True,
+)
+app.add_typer(experiment_app, name="experiment")
+
+
+@experiment_app.command("list")
+def experiment_list_cmd(
+    json_out: Annotated[bool, typer.Option("--json", help="print JSON for machines")] = False,
+) -> None:
+    """List the shipped experiments with their source and claim."""
+    from ketasim.experiments import experiment_names, load_experiment
+
+    exps = [load_experiment(n) for n in experiment_names()]
+    if json_out:
+        rows = [
+            {"name": e.name, "source": e.source, "species": e.species, "claim": e.claim}
+            for e in exps
+        ]
+        sys.stdout.write(json.dumps(rows) + "\n")
+        return
+    table = Table(title="ketasim experiments", box=box.SIMPLE)
+    for col in ("name", "species", "claim"):
+        table.add_column(col)
+    for e in exps:
+        table.add_row(e.name, e.species, e.claim)
+    console.print(table)
+
+
+@experiment_app.command("run")
+def experiment_run_cmd(
+    name: Annotated[
+        str | None, typer.Argument(help="an experiment name, or a path to your own YAML file")
+    ] = None,
+    run_all: Annotated[bool, typer.Option("--all", help="run every shipped experiment")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="print JSON for machines")] = False,
+    plot: Annotated[
+        Path | None, typer.Option(help="write a figure (PNG or SVG; one experiment only)")
+    ] = None,
+) -> None:
+    """Run experiments; exit status 0 only when every expectation holds (1 otherwise)."""
+    from ketasim.experiments import experiment_names, load_experiment, run_experiment
+
+    if run_all == (name is not None):
+        raise KetasimInputError("NAME", name, "one experiment name or --all")
+    if plot is not None and run_all:
+        raise KetasimInputError("--plot", str(plot), "a figure for one experiment (no --all)")
+    names = experiment_names() if run_all else [str(name)]
+    results = [run_experiment(load_experiment(n)) for n in names]
+    if plot is not None:
+        from ketasim.report.figures import plot_experiment
+
+        plot_experiment(results[0], plot)
+    if json_out:
+        sys.stdout.write(json.dumps([r.to_json() for r in results]) + "\n")
+    else:
+        for r in results:
+            mark = "[green]pass[/green]" if r.passed else "[red]FAIL[/red]"
+            console.print(f"{mark} {r.experiment.name} ({r.experiment.source})")
+            table = Table(box=box.SIMPLE, show_header=True)
+            for col in ("readout", "observed", "expectation", "ok"):
+                table.add_column(col)
+            for v in r.verdicts:
+                table.add_row(
+                    v.readout, f"{v.observed:+.3f}", v.expectation, "yes" if v.passed else "NO"
+                )
+            console.print(table)
+    if not all(r.passed for r in results):
+        raise Exit(1)
+
+
 @app.command("demo")
 def demo_cmd() -> None:
     """The standard 0.5 mg/kg racemic ketamine infusion over 40 min in a 70 kg adult."""

@@ -11,18 +11,19 @@ the rating scales, beside dissociation, blood pressure and placebo (``symptoms``
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
 
 from ketasim import circuit as circuit_layer
 from ketasim import signalling as signalling_layer
 from ketasim import symptoms as symptoms_layer
 from ketasim import synapse as synapse_layer
-from ketasim.circuit import CircuitParams, firing_rates
+from ketasim.circuit import CircuitParams, ampa_drive, firing_rates, presynaptic_release
 from ketasim.data import load_drug, load_mechanism
 from ketasim.data.spec import Drug
-from ketasim.engine import Breakpoint, LinearSystem
+from ketasim.engine import Breakpoint, LinearSystem, SolveOptions, integrate
 from ketasim.errors import KetasimInputError, UnknownNameError
 from ketasim.pk.compartments import (
     PkStructure,
@@ -38,11 +39,18 @@ from ketasim.pk.variability import sample_factors
 from ketasim.receptor import (
     Blocker,
     ReceptorParams,
+    closed_channel_block,
     glun2b_inhibition,
+    mu_opioid_occupancy,
     population_block,
     rest_block_rates,
 )
-from ketasim.signalling import Perturbations, SignallingParams
+from ketasim.signalling import (
+    SignallingParams,
+    SignallingPerturbations,
+    potentiation,
+    synaptic_drive,
+)
 from ketasim.symptoms import SideEffects, SymptomParams, scale_scores, side_effects
 from ketasim.synapse import SynapseParams
 
@@ -227,6 +235,72 @@ def build_model(
 # --------------------------------------------------------------------------------------------
 
 REFERENCE_DRUG = "ketamine-racemic"  # side-effect links are anchored on racemic ketamine
+EQUILIBRATION_H = 24.0 * 90  # a chronic perturbation is simulated this long before time 0
+
+Fraction = Field(default=0.0, ge=0.0, le=1.0)
+
+
+class Perturbations(BaseModel):
+    """Interventions for in-silico experiments, each acting on one layer only.
+
+    Receptor: ``mg_mm`` (extracellular Mg2+; ``None`` keeps the physiological 1 mM).
+    Circuit: ``ampa_block`` (NBQX; Maeng 2008); ``presynaptic_hypothesis`` (Muller 2013).
+    Signalling: ``anisomycin``, ``actinomycin_d``, ``rapamycin``, ``bdnf_knockout``,
+    ``eef2k_inhibitor`` (fractions inhibited), ``lithium_mm`` (brain lithium), ``valproate``
+    and ``sb216763`` (fraction of GSK-3 inhibited), ``gsk3_knockin`` (S9A; Beurel 2011),
+    ``bdnf_met_alleles`` (Val66Met: 0, 1 or 2 Met alleles lower activity-dependent release).
+    Symptoms: ``mu_opioid_hypothesis`` (ketamine's mu-opioid action adds to the fast drive),
+    ``naltrexone`` (fraction of mu-opioid receptors antagonised).
+
+    ``chronic`` (default): the perturbation has been in place long enough that time 0 is its
+    steady state (a knockout, a genotype, lithium in the drinking water); ``False``: it starts
+    at time 0 from the unperturbed state (an acute pretreatment).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    mg_mm: float | None = Field(default=None, gt=0.0, le=10.0)
+    ampa_block: float = Fraction
+    presynaptic_hypothesis: bool = False
+    anisomycin: float = Fraction
+    actinomycin_d: float = Fraction
+    rapamycin: float = Fraction
+    bdnf_knockout: float = Fraction
+    eef2k_inhibitor: float = Fraction
+    lithium_mm: float = Field(default=0.0, ge=0.0, le=5.0)
+    valproate: float = Fraction
+    sb216763: float = Fraction
+    gsk3_knockin: float = Fraction
+    bdnf_met_alleles: int = Field(default=0, ge=0, le=2)
+    mu_opioid_hypothesis: bool = False
+    naltrexone: float = Fraction
+    rest_route: float = Field(default=1.0, ge=0.0, le=1.0)
+    surge_route: float = Field(default=1.0, ge=0.0, le=1.0)
+    chronic: bool = True
+
+    @property
+    def is_none(self) -> bool:
+        """True when nothing is perturbed (the switches' defaults)."""
+        return self.model_dump(exclude={"chronic"}) == Perturbations().model_dump(
+            exclude={"chronic"}
+        )
+
+    def signalling(self, met_release_loss: float) -> SignallingPerturbations:
+        """The cascade's share of the perturbation."""
+        return SignallingPerturbations(
+            anisomycin=self.anisomycin,
+            actinomycin_d=self.actinomycin_d,
+            rapamycin=self.rapamycin,
+            bdnf_knockout=self.bdnf_knockout,
+            eef2k_inhibitor=self.eef2k_inhibitor,
+            lithium_mm=self.lithium_mm,
+            valproate=self.valproate,
+            sb216763=self.sb216763,
+            gsk3_knockin=self.gsk3_knockin,
+            bdnf_release_factor=(1.0 - met_release_loss) ** self.bdnf_met_alleles,
+            rest_route=self.rest_route,
+            surge_route=self.surge_route,
+        )
 
 
 @dataclass(frozen=True)
@@ -241,10 +315,13 @@ class Mechanism:
     side: SideEffects
     baseline_severity: float
     perturbations: Perturbations
+    cascade_perturbations: SignallingPerturbations
+    fst_immobility_s: float | None = None
 
     @classmethod
     def load(cls, species: str, perturbations: Perturbations | None = None) -> Mechanism:
         spec = load_mechanism(species)
+        pert = perturbations or Perturbations()
         receptor = ReceptorParams.from_spec(spec["receptor"])
         synapse = SynapseParams.from_spec(spec["synapse"])
         sym = spec["symptoms"]
@@ -253,6 +330,7 @@ class Mechanism:
         assert ref_blocker is not None
         ref_mw = ref_blocker.mw_g_per_mol
 
+        # the side-effect links are anchored at physiological Mg2+, before any perturbation
         def block_at(c_ng_per_ml: float) -> float:
             c_um = np.array([c_ng_per_ml * receptor.kp_uu / ref_mw])
             return float(population_block("pyramidal", [ref_blocker], [c_um], receptor)[0])
@@ -263,6 +341,9 @@ class Mechanism:
             block_c50_sbp=block_at(sym["sbp_c50_ng_per_ml"].to("ng/mL")),
             tolerance_gain=synapse.tolerance_gain_dissociation,
         )
+        if pert.mg_mm is not None:
+            receptor = replace(receptor, mg_mm=pert.mg_mm)
+        met_loss = spec["signalling"]["met_allele_release_loss"].to("dimensionless")
         return cls(
             receptor=receptor,
             circuit=CircuitParams.from_spec(spec["circuit"]),
@@ -271,7 +352,9 @@ class Mechanism:
             symptoms=SymptomParams.from_spec(sym),
             side=side,
             baseline_severity=sym["baseline_severity"].to("dimensionless"),
-            perturbations=perturbations or Perturbations(),
+            perturbations=pert,
+            cascade_perturbations=pert.signalling(met_loss),
+            fst_immobility_s=sym["fst_immobility_s"].to("s") if "fst_immobility_s" in sym else None,
         )
 
 
@@ -330,6 +413,16 @@ class ChainSystem:
         return out
 
     def initial_state(self) -> np.ndarray:
+        """The untreated steady state; with a chronic perturbation, its perturbed steady state
+        (the drug-free system integrated for ``EQUILIBRATION_H`` from the untreated one)."""
+        y0 = self._untreated_state()
+        pert = self.mech.perturbations
+        if pert.is_none or not pert.chronic:
+            return y0
+        end = np.array([0.0, EQUILIBRATION_H])
+        return integrate(self, y0, [], end, SolveOptions(method="BDF"))[:, -1, :]
+
+    def _untreated_state(self) -> np.ndarray:
         n = self.n_patients
         parts = [
             np.zeros((n, len(self.pk_names) + len(self.blockers))),
@@ -358,27 +451,47 @@ class ChainSystem:
             out["block_interneuron"] = population_block("interneuron", blockers, c, m.receptor)
             out["block_pyramidal"] = population_block("pyramidal", blockers, c, m.receptor)
             glun2b = glun2b_inhibition(blockers, c) * m.receptor.share_2b["rest"]
-            out["block_rest"] = 1.0 - (1.0 - rest.sum(axis=-1)) * (1.0 - glun2b)
+            closed = closed_channel_block(blockers, c)
+            out["block_rest_open"] = rest.sum(axis=-1)
+            out["block_rest"] = 1.0 - (1.0 - out["block_rest_open"]) * (1.0 - glun2b) * (
+                1.0 - closed
+            )
+            occupancy = mu_opioid_occupancy(blockers, c)
         else:
-            for key in ("block_interneuron", "block_pyramidal", "block_rest"):
+            for key in ("block_interneuron", "block_pyramidal", "block_rest", "block_rest_open"):
                 out[key] = zero
+            occupancy = zero
+        pert = m.perturbations
+        out["mu_opioid_occupancy"] = occupancy
+        out["opioid_signal"] = (
+            occupancy * (1.0 - pert.naltrexone) if pert.mu_opioid_hypothesis else zero
+        )
         r_e, r_i = firing_rates(out["block_interneuron"], out["block_pyramidal"], m.circuit)
         out["pyramidal_rate"], out["interneuron_rate"] = r_e, r_i
-        glu = y[..., o["circuit"]][..., 0]
+        circ = y[..., o["circuit"]]
+        glu = circ[..., 0]
         sig = y[..., o["signalling"]]
         syn = y[..., o["synapse"]]
         tol = syn[..., 2]
         out["glutamate"] = glu
-        pert = m.perturbations
-        out["ampa_drive"] = 1.0 + pert.surge_route * (glu - 1.0) * (
+        out["glutamate_surge"] = circuit_layer.surge(circ)
+        surge = 1.0 + pert.surge_route * (out["glutamate_surge"] - 1.0) * (
             1.0 - m.synapse.tolerance_gain_efficacy * tol
         )
+        release = presynaptic_release(out["block_rest"], m.circuit, pert.presynaptic_hypothesis)
+        out["ampa_drive"] = ampa_drive(surge, release, pert.ampa_block)
+        cp = m.cascade_perturbations
         for i, name in enumerate(signalling_layer.STATES):
             out[name] = sig[..., i]
-        out["trkb_active"] = signalling_layer.trkb_activation(sig[..., 3], m.signalling)
-        out["gsk3_active"] = signalling_layer.gsk3_activity(
-            sig[..., 4], m.signalling, m.perturbations.lithium
+        ix = signalling_layer.STATES.index
+        out["trkb_active"] = signalling_layer.trkb_activation(
+            sig[..., ix("bdnf_release")], m.signalling
         )
+        out["gsk3_active"] = signalling_layer.gsk3_activity(
+            sig[..., ix("akt_active")], m.signalling, cp
+        )
+        out["potentiation"] = potentiation(sig, m.signalling, cp)
+        out["synaptic_drive"] = synaptic_drive(sig, m.signalling, cp)
         for i, name in enumerate(synapse_layer.STATES):
             out[name] = syn[..., i]
         out["spine_restoration"] = synapse_layer.spine_restoration(syn, m.synapse)
@@ -392,6 +505,11 @@ class ChainSystem:
         out["placebo_effect"] = sym[..., len(symptoms_layer.DIMENSIONS) + 3]
         for name, score in scale_scores(severity).items():
             out[f"score_{name}"] = score
+        if m.fst_immobility_s is not None:
+            # rodent forced swim: immobility follows the core mood severity (vehicle = 1)
+            core = severity["core_mood"]
+            relative = core / self.baseline[:, 0].reshape((-1,) + (1,) * (core.ndim - 1))
+            out["fst_immobility"] = m.fst_immobility_s * relative
         return out
 
     def rhs(self, t: float, y: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -406,14 +524,13 @@ class ChainSystem:
             out[:, o["rest"]] = rest_block_rates(
                 list(self.blockers), c, y[:, o["rest"]], m.receptor
             )
-        glu = y[:, o["circuit"]][:, 0]
-        out[:, o["circuit"]] = circuit_layer.rhs(glu, v["pyramidal_rate"], m.circuit)[:, None]
+        out[:, o["circuit"]] = circuit_layer.rhs(y[:, o["circuit"]], v["pyramidal_rate"], m.circuit)
         out[:, o["signalling"]] = signalling_layer.rhs(
             y[:, o["signalling"]],
             1.0 - m.perturbations.rest_route * v["block_rest"],
             v["ampa_drive"],
             m.signalling,
-            m.perturbations,
+            m.cascade_perturbations,
         )
         drive = v["block_pyramidal"] / m.side.block_c50_cadss
         out[:, o["synapse"]] = synapse_layer.rhs(
@@ -422,11 +539,12 @@ class ChainSystem:
         out[:, o["symptoms"]] = symptoms_layer.rhs(
             y[:, o["symptoms"]],
             self.baseline,
-            v["mtor_active"],
+            v["synaptic_drive"],
             v["spine_restoration"],
-            glu - 1.0,
+            v["glutamate_surge"] - 1.0,
             v["felt"],
             m.symptoms,
+            v["opioid_signal"],
         )
         # inputs act on the PK states only; an administration (saline included) charges the
         # placebo expectation as a bolus at the dose time (ChainModel.breakpoints)
@@ -541,16 +659,9 @@ def build_chain(
             met = Blocker.from_drug(pk.metabolite)
             if met is not None and parent.pore:
                 # the metabolite of each parent blocks like its parent, weaker (Ebert 1997)
-                met = parent.weaker(mech.receptor.metabolite_potency, pk.structure.metabolite)
-                met = Blocker(
-                    met.name,
-                    pk.mw(pk.structure.metabolite),
-                    met.pore,
-                    met.kon_per_m_s,
-                    met.koff_per_s,
-                    met.delta,
-                    met.k_esc_per_s,
-                )
+                met = parent.weaker(
+                    mech.receptor.metabolite_potency, pk.structure.metabolite
+                ).renamed(pk.structure.metabolite, pk.mw(pk.structure.metabolite))
             if met is not None:
                 blockers.append(met)
                 effect_index.append(names.index("metabolite_effect"))

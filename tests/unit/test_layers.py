@@ -7,7 +7,9 @@ import pytest
 
 from ketasim.circuit import CircuitParams, firing_rates
 from ketasim.data import load_mechanism
-from ketasim.signalling import Perturbations, SignallingParams, gsk3_activity
+from ketasim.signalling import STATES as CASCADE
+from ketasim.signalling import SignallingParams, gsk3_activity
+from ketasim.signalling import SignallingPerturbations as Perturbations
 from ketasim.signalling import initial as signalling_initial
 from ketasim.signalling import rhs as signalling_rhs
 from ketasim.symptoms import DIMENSIONS, SymptomParams, load_scales, scale_scores
@@ -55,17 +57,24 @@ def test_block_at_rest_lowers_eef2k_autry_2011() -> None:
 
 
 def test_ampa_drive_releases_bdnf() -> None:
-    assert _signalling_rates(1.0, 1.2, Perturbations())[3] > 0
+    assert _signalling_rates(1.0, 1.2, Perturbations())[CASCADE.index("bdnf_release")] > 0
 
 
 def test_rapamycin_stops_mtor_and_anisomycin_stops_protein_synthesis() -> None:
-    assert _signalling_rates(1.0, 1.0, Perturbations(rapamycin=1.0))[5] < 0
-    assert _signalling_rates(1.0, 1.0, Perturbations(anisomycin=1.0))[6] < 0
+    assert (
+        _signalling_rates(1.0, 1.0, Perturbations(rapamycin=1.0))[CASCADE.index("mtor_active")] < 0
+    )
+    assert (
+        _signalling_rates(1.0, 1.0, Perturbations(anisomycin=1.0))[CASCADE.index("bdnf_dendritic")]
+        < 0
+    )
 
 
 def test_lithium_and_akt_inhibit_gsk3() -> None:
     assert gsk3_activity(ONE, SIGNALLING)[0] == pytest.approx(1.0)
-    assert gsk3_activity(ONE, SIGNALLING, lithium=0.3)[0] < 1.0
+    assert gsk3_activity(ONE, SIGNALLING, Perturbations(lithium_mm=0.6))[0] < 1.0
+    knockin = Perturbations(gsk3_knockin=1.0)
+    assert gsk3_activity(2 * ONE, SIGNALLING, knockin)[0] == pytest.approx(1.0)
     assert gsk3_activity(2 * ONE, SIGNALLING)[0] < 1.0
 
 
@@ -83,7 +92,8 @@ def test_synaptic_proteins_drive_spine_formation_li_2010() -> None:
 def test_symptoms_baseline_is_a_steady_state() -> None:
     base = np.full((1, len(DIMENSIONS)), 0.5)
     y = symptoms_initial(1, base)
-    rates = symptoms_rhs(y, base, ONE, np.zeros(1), np.zeros(1), np.zeros(1), SYMPTOMS)
+    zero = np.zeros(1)
+    rates = symptoms_rhs(y, base, zero, zero, zero, zero, SYMPTOMS)
     assert np.allclose(rates, 0.0, atol=1e-12)
 
 

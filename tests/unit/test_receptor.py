@@ -4,6 +4,7 @@ inhibition, each named after the evidence it encodes."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import numpy as np
 import pytest
@@ -18,10 +19,16 @@ from ketasim.receptor import (
     equilibrium_block,
     glun2b_inhibition,
     mg_unblocked,
-    population_block,
     rest_block_rates,
 )
+from ketasim.receptor import (
+    population_block as full_population_block,
+)
 from ketasim.receptor.block import TRAPPING_WASHOUT_S
+
+# these tests are about the open-channel (pore) route; ketamine's closed-state route (Orser
+# 1997) is tested on its own below
+population_block = functools.partial(full_population_block, closed=False)
 
 RP = ReceptorParams.from_spec(load_mechanism("human")["receptor"])
 PORE_DRUGS = ("ketamine-racemic", "esketamine", "arketamine", "memantine", "lanicemine")
@@ -297,3 +304,14 @@ def test_pore_blockers_do_not_act_at_the_ifenprodil_site_lord_2013() -> None:
     for name in ("ketamine-racemic", "memantine", "lanicemine"):
         assert BLOCKERS[name].glun2b_ic50_um is None
         np.testing.assert_array_equal(glun2b_inhibition([BLOCKERS[name]], c), 0.0)
+
+
+def test_closed_state_route_blocks_at_rest_whatever_the_mg2_level_orser_1997() -> None:
+    # memantine has no closed-state route (Gideons 2014): at rest it stays near its pore block
+    with_closed = full_population_block("rest", [KETAMINE], [CLINICAL_UM], RP)
+    pore_only = population_block("rest", [KETAMINE], [CLINICAL_UM], RP)
+    assert np.all(with_closed > pore_only + 0.01)
+    assert np.allclose(
+        full_population_block("rest", [MEMANTINE], [CLINICAL_UM], RP),
+        population_block("rest", [MEMANTINE], [CLINICAL_UM], RP),
+    )

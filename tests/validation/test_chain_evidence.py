@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 import ketasim
-from ketasim.signalling import Perturbations
+from ketasim import Perturbations
 
 MINUTES_THEN_HOURS = np.concatenate(
     [np.arange(0.0, 6.0, 1.0 / 60.0), np.arange(6.0, 28 * 24.0 + 1e-9, 1.0)]
@@ -140,8 +140,10 @@ def test_interneuron_block_exceeds_pyramidal_and_rest_block_is_small_reference_1
 ) -> None:
     tc = standard
     assert tc.block_interneuron_fraction.max() > tc.block_pyramidal_fraction.max()
-    # at clinical brain concentrations and 1 mM Mg2+ block at rest is a few per cent at most
-    assert tc.block_rest_fraction.max() < 0.03
+    # at clinical brain concentrations and 1 mM Mg2+ open-channel block at rest is a few per
+    # cent at most; ketamine's closed-state route (Orser 1997) adds a few per cent more
+    assert tc.block_rest_open_fraction.max() < 0.03
+    assert tc.block_rest_open_fraction.max() < tc.block_rest_fraction.max() < 0.1
     assert tc.glutamate_rel.max() > 1.05  # disinhibition: a glutamate surge
 
 

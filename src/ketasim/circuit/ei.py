@@ -14,7 +14,22 @@ heavy block of pyramidal NMDA receptors at anaesthetic exposure suppresses it (t
 of Moghaddam 1997). The extracellular glutamate signal follows pyramidal output with the
 dialysate's time constant::
 
-    dGlu/dt = (r_E - Glu) / tau_glu           AMPA drive = Glu
+    dGlu/dt = (r_E - Glu) / tau_glu
+
+The cortex adapts to a lasting change of drive (homeostatic scaling, hours to days;
+Turrigiano 2008): a reference level follows glutamate, and what drives the cascade is the
+glutamate signal relative to it, so a brief surge counts fully and a slowly built, lasting
+block (memantine's weeks of accumulation) is adapted away::
+
+    dRef/dt = (Glu - Ref) / tau_adapt          surge = 1 + Glu - Ref
+
+The AMPA drive that reaches the cascade is the surge times the share of release left and of
+AMPA receptors not blocked (NBQX; Maeng 2008)::
+
+    A = surge * release * (1 - ampa_block)
+
+``release`` is 1 unless the Muller 2013 hypothesis is switched on: ketamine reduces the
+presynaptic release machinery, modelled as release = 1 - g_pre * B_rest.
 """
 
 from __future__ import annotations
@@ -26,7 +41,7 @@ import numpy as np
 
 from ketasim.data.spec import Parameter, field_values
 
-STATES: tuple[str, ...] = ("glutamate",)
+STATES: tuple[str, ...] = ("glutamate", "glutamate_reference")
 
 
 @dataclass(frozen=True)
@@ -42,6 +57,8 @@ class CircuitParams:
     collapse_block: float
     collapse_hill: float
     tau_glutamate_h: float
+    tau_adaptation_h: float
+    presynaptic_gain: float
 
     @classmethod
     def from_spec(cls, spec: Mapping[str, Parameter]) -> CircuitParams:
@@ -64,6 +81,29 @@ def firing_rates(
     return r_e * collapse, r_i
 
 
-def rhs(glutamate: np.ndarray, r_e: np.ndarray, p: CircuitParams) -> np.ndarray:
-    """d glutamate / dt (relative units per hour)."""
-    return (r_e - glutamate) / p.tau_glutamate_h
+def rhs(y: np.ndarray, r_e: np.ndarray, p: CircuitParams) -> np.ndarray:
+    """d(glutamate, reference)/dt (relative units per hour) for states ``y`` (patients, 2)."""
+    glu, ref = y[:, 0], y[:, 1]
+    out = np.empty_like(y)
+    out[:, 0] = (r_e - glu) / p.tau_glutamate_h
+    out[:, 1] = (glu - ref) / p.tau_adaptation_h
+    return out
+
+
+def surge(y: np.ndarray) -> np.ndarray:
+    """Glutamate relative to its adapted reference (1 = no change), any leading shape."""
+    return 1.0 + y[..., 0] - y[..., 1]
+
+
+def ampa_drive(
+    glutamate: np.ndarray, release: np.ndarray | float = 1.0, ampa_block: float = 0.0
+) -> np.ndarray:
+    """AMPA receptor drive (1 = baseline) from the glutamate signal."""
+    return np.asarray(glutamate) * release * (1.0 - ampa_block)
+
+
+def presynaptic_release(block_rest: np.ndarray, p: CircuitParams, on: bool) -> np.ndarray:
+    """Release left under the Muller 2013 hypothesis (1 when it is switched off)."""
+    if not on:
+        return np.ones_like(block_rest)
+    return np.clip(1.0 - p.presynaptic_gain * block_rest, 0.0, 1.0)

@@ -103,19 +103,26 @@ def parameter_rows(drug: Drug) -> list[dict[str, object]]:
 
 @cache
 def load_mechanism(species: str = "human") -> dict[str, dict[str, Parameter]]:
-    """Mechanism parameters by layer (``data/mechanism/<species>.yaml``; rodents use the human
-    file until they have their own)."""
+    """Mechanism parameters by layer (``data/mechanism/<species>.yaml``).
+
+    A species file may start with ``inherits: <species>`` and list only what differs (the
+    rodent files keep the human cascade and change the behavioural readout).
+    """
     folder = Path(str(resources.files("ketasim.data") / "mechanism"))
     path = folder / f"{species}.yaml"
     if not path.is_file():
-        path = folder / "human.yaml"
+        raise DataError(f"no mechanism file for species {species!r} in {folder}")
     raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
-    out: dict[str, dict[str, Parameter]] = {}
+    parent = raw.pop("inherits", None)
+    out: dict[str, dict[str, Parameter]] = (
+        {k: dict(v) for k, v in load_mechanism(parent).items()} if parent else {}
+    )
     for layer, params in raw.items():
         try:
-            out[layer] = {k: Parameter.model_validate(v) for k, v in params.items()}
+            parsed = {k: Parameter.model_validate(v) for k, v in params.items()}
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
             raise DataError(f"{path.name}: {layer}.{where}: {first['msg']}") from exc
+        out.setdefault(layer, {}).update(parsed)
     return out

@@ -5,9 +5,11 @@ from ketasim.receptor.block import (
     POPULATIONS,
     Blocker,
     ReceptorParams,
+    closed_channel_block,
     equilibrium_block,
     glun2b_inhibition,
     mg_unblocked,
+    mu_opioid_occupancy,
     population_block,
     rest_block_rates,
 )
@@ -16,9 +18,11 @@ __all__ = [
     "POPULATIONS",
     "Blocker",
     "ReceptorParams",
+    "closed_channel_block",
     "equilibrium_block",
     "glun2b_inhibition",
     "mg_unblocked",
+    "mu_opioid_occupancy",
     "population_block",
     "rest_block_rates",
 ]

@@ -21,12 +21,20 @@ shows where the reduction holds.
 
 GluN2B-selective drugs (traxoprodil, rislenemdaz, Ro 25-6981) bind the ifenprodil site, not the
 pore: they inhibit the GluN2B share of a population whatever its voltage, Mg2+ or activity.
+
+Ketamine also inhibits closed receptors, lowering their opening frequency (Orser 1997), a
+route that needs neither an open channel nor a Mg2+-free pore. It is what lets ketamine block
+spontaneous NMDA activity at rest in physiological Mg2+, where memantine, a pure open-channel
+blocker of similar potency, does not (Gideons 2014)::
+
+    B_closed = x / (1 + x),   x = sum_i C_i / IC50_closed,i
+    B_total  = 1 - (1 - B_open) (1 - B_closed)
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -56,6 +64,8 @@ class Blocker:
     k_esc_per_s: float = 0.0
     glun2b_ic50_um: float | None = None
     glun2b_hill: float = 1.0
+    closed_ic50_um: float | None = None
+    mu_opioid_ki_um: float | None = None
 
     @property
     def kd_um(self) -> float:
@@ -78,7 +88,13 @@ class Blocker:
             self.k_esc_per_s,
             None if self.glun2b_ic50_um is None else self.glun2b_ic50_um / factor,
             self.glun2b_hill,
+            None if self.closed_ic50_um is None else self.closed_ic50_um / factor,
+            None if self.mu_opioid_ki_um is None else self.mu_opioid_ki_um / factor,
         )
+
+    def renamed(self, name: str, mw_g_per_mol: float) -> Blocker:
+        """The same blocker under another analyte name and molecular weight."""
+        return replace(self, name=name, mw_g_per_mol=mw_g_per_mol)
 
     @classmethod
     def from_drug(cls, drug: Drug) -> Blocker | None:
@@ -118,6 +134,8 @@ class Blocker:
             delta=get("woodhull_delta", "dimensionless") or 0.0,
             k_esc_per_s=float(k_esc),
             glun2b_ic50_um=glun2b if not is_pore else None,
+            closed_ic50_um=get("closed_channel_ic50_um", "uM"),
+            mu_opioid_ki_um=get("mu_opioid_ki_um", "uM"),
         )
 
 
@@ -211,13 +229,38 @@ def glun2b_inhibition(blockers: Sequence[Blocker], c_um: Sequence[np.ndarray]) -
     return x / (1.0 + x)
 
 
+def _competitive_occupancy(
+    blockers: Sequence[Blocker], c_um: Sequence[np.ndarray], constant: str
+) -> np.ndarray:
+    """Occupancy of one site by competing ligands, each with the constant named (uM)."""
+    x = np.zeros_like(np.asarray(c_um[0], dtype=float))
+    for blocker, c in zip(blockers, c_um, strict=True):
+        k = getattr(blocker, constant)
+        if k is not None:
+            x = x + np.maximum(np.asarray(c, dtype=float), 0.0) / k
+    return x / (1.0 + x)
+
+
+def closed_channel_block(blockers: Sequence[Blocker], c_um: Sequence[np.ndarray]) -> np.ndarray:
+    """Fraction of receptors inhibited in the closed state (Mg2+- and voltage-independent)."""
+    return _competitive_occupancy(blockers, c_um, "closed_ic50_um")
+
+
+def mu_opioid_occupancy(blockers: Sequence[Blocker], c_um: Sequence[np.ndarray]) -> np.ndarray:
+    """Fraction of mu-opioid receptors occupied by the drugs that bind them (competitive)."""
+    return _competitive_occupancy(blockers, c_um, "mu_opioid_ki_um")
+
+
 def population_block(
     population: str,
     blockers: Sequence[Blocker],
     c_um: Sequence[np.ndarray],
     p: ReceptorParams,
+    closed: bool = True,
 ) -> np.ndarray:
-    """Fraction of a population's NMDA conductance removed (pore block and GluN2B inhibition).
+    """Fraction of a population's NMDA conductance removed (pore, closed-state and GluN2B).
+
+    ``closed=False`` leaves out the closed-state route (the open-channel pore block alone).
 
     The population's receptors are a mix of Mg2+-sensitive GluN2A/2B and less sensitive
     GluN2C/2D (``share_2cd``); allosteric drugs act on the GluN2B share (``share_2b``).
@@ -233,7 +276,8 @@ def population_block(
         mg_free = mg_unblocked(v, p.mg_mm, p.mg_k0_mm, p.mg_slope_per_mv, weakening)
         pore = pore + share * equilibrium_block(blockers, c_um, v, p.p_open[population], mg_free)
     allo = p.share_2b[population] * glun2b_inhibition(blockers, c_um)
-    return 1.0 - (1.0 - pore) * (1.0 - allo)
+    shut = closed_channel_block(blockers, c_um) if closed else np.zeros_like(pore)
+    return 1.0 - (1.0 - pore) * (1.0 - allo) * (1.0 - shut)
 
 
 def rest_block_rates(

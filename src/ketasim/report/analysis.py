@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ketasim.api import simulate
-from ketasim.signalling import Perturbations
+from ketasim.model import Perturbations
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from ketasim.errors import KetasimInputError
 
 if TYPE_CHECKING:
     from ketasim.api import SimulationResult
+    from ketasim.experiments import ExperimentResult
     from ketasim.pk.regimen import Regimen
 
 
@@ -305,6 +306,57 @@ def plot_cascade(
         marks += "; dotted: later doses"
     ax.set_xlabel(f"time since the first dose (logarithmic; {marks})", fontsize=8)
     fig.suptitle(f"{result.drug} in {result.species}: {_regimen_label(result.regimen)}", fontsize=9)
+    out = Path(path)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# In-silico experiments: every readout's time course per condition, with its read-out time.
+# --------------------------------------------------------------------------------------------
+
+
+def plot_experiment(result: ExperimentResult, path: str | Path) -> Path:
+    """One panel per readout output: each condition's time course after the dose (log time),
+    the read-out times marked, and the verdicts in the title.
+
+    Treated conditions are solid and their controls dashed, in the same colour when they
+    share a perturbation, so "treated vs control, with and without the perturbation" reads
+    at a glance.
+    """
+    exp = result.experiment
+    outputs = list(dict.fromkeys(r.output for r in exp.readouts))
+    fig, axes = plt.subplots(
+        len(outputs), 1, figsize=(7.5, 2.8 * len(outputs) + 0.8), squeeze=False
+    )
+    controls = {control for _, control in exp.effects.values()}
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    perturbation_keys = sorted(
+        {repr(sorted(c.perturbations.items())) for c in exp.conditions.values()}
+    )
+    for ax, output in zip(axes[:, 0], outputs, strict=True):
+        for name, tc in result.timecourses.items():
+            cond = exp.conditions[name]
+            colour = colours[
+                perturbation_keys.index(repr(sorted(cond.perturbations.items()))) % len(colours)
+            ]
+            t = tc["t_h"].to_numpy()
+            keep = t > 0
+            style = "--" if name in controls else "-"
+            ax.plot(t[keep], tc[output].to_numpy()[keep], style, color=colour, label=name)
+        for r in exp.readouts:
+            if r.output == output:
+                lo, hi = r.times_h()
+                ax.axvspan(lo * 0.97, hi * 1.03, color="0.85", zorder=0)
+        ax.set_xscale("log")
+        ax.set_ylabel(output.replace("_", " "), fontsize=8)
+        ax.grid(alpha=0.3)
+        ax.legend(frameon=False, fontsize=7)
+    axes[-1, 0].set_xlabel("time after the dose (h, log scale; grey: read-out times)")
+    verdict = "reproduced" if result.passed else "NOT reproduced"
+    fig.suptitle(f"{exp.name} ({exp.species}): {verdict}\n{exp.claim}", fontsize=8)
+    fig.tight_layout()
     out = Path(path)
     fig.savefig(out, dpi=110)
     plt.close(fig)

@@ -2,20 +2,28 @@
 
 from ketasim.signalling.cascade import (
     STATES,
-    Perturbations,
     SignallingParams,
+    SignallingPerturbations,
     gsk3_activity,
     initial,
+    potentiation,
     rhs,
+    saturating,
+    synaptic_drive,
+    translation,
     trkb_activation,
 )
 
 __all__ = [
     "STATES",
-    "Perturbations",
     "SignallingParams",
+    "SignallingPerturbations",
     "gsk3_activity",
     "initial",
+    "potentiation",
     "rhs",
+    "saturating",
+    "synaptic_drive",
+    "translation",
     "trkb_activation",
 ]

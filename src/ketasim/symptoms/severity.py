@@ -8,7 +8,9 @@ severity in [0, 1] that follows its target over hours (an indirect-response mode
     E_k      = r_k * E_mood                        (r_k: how much dimension k follows mood)
     E_SI     = (1 - s) * E_mood + s * emax * Xd / (1 + Xd)      s = direct share (Ballard 2014)
 
-The fast drive (hours, before spines; Moda-Sava 2019) follows mTORC1 activation above baseline;
+The fast drive (hours, before spines; Moda-Sava 2019) follows the synaptic potentiation signal
+of the cascade (new synthesis with GSK-3 inhibited) and, when the hypothesis is switched on,
+mu-opioid receptor occupancy (``opioid_gain``; Williams 2018, the review's "may be critical");
 the sustained drive (days) is the restored share of the spine deficit; the direct antisuicidal
 drive follows the glutamate surge and the fast drive. The placebo process is its own state: an
 administration charges an expectation that acts within hours and fades over days, more when the
@@ -69,6 +71,7 @@ class SymptomParams:
     placebo_felt_gain: float
     tau_placebo_on_h: float
     tau_placebo_off_h: float
+    opioid_gain: float
 
     @classmethod
     def from_spec(cls, spec: Mapping[str, Parameter]) -> SymptomParams:
@@ -94,13 +97,18 @@ def mood_effect(fast: np.ndarray, restoration: np.ndarray, p: SymptomParams) -> 
 def rhs(
     y: np.ndarray,
     baseline: np.ndarray,
-    mtor: np.ndarray,
+    potentiation: np.ndarray,
     restoration: np.ndarray,
     surge: np.ndarray,
     felt_signal: np.ndarray,
     p: SymptomParams,
+    opioid: np.ndarray | float = 0.0,
 ) -> np.ndarray:
-    """dy/dt (per hour); ``baseline`` has shape (patients, dimensions)."""
+    """dy/dt (per hour); ``baseline`` has shape (patients, dimensions).
+
+    ``opioid`` is the mu-opioid signal (occupancy times the share not antagonised), 0 unless
+    the opioid hypothesis is switched on.
+    """
     nd = len(DIMENSIONS)
     sev = y[:, :nd]
     fast, expectation, felt, placebo = (y[:, nd + i] for i in range(4))
@@ -117,7 +125,8 @@ def rhs(
         target = baseline[:, k] * (1.0 - effect) * (1.0 - fall_placebo)
         tau = p.tau_suicidal_h if dim == "suicidal_ideation" else p.tau_severity_h
         out[:, k] = (target - sev[:, k]) / tau
-    out[:, nd] = (p.fast_gain * np.maximum(mtor - 1.0, 0.0) - fast) / p.tau_fast_h
+    target = p.fast_gain * np.maximum(potentiation, 0.0) + p.opioid_gain * np.maximum(opioid, 0.0)
+    out[:, nd] = (target - fast) / p.tau_fast_h
     out[:, nd + 1] = -expectation / p.tau_placebo_off_h
     out[:, nd + 2] = (
         10.0 * np.clip(felt_signal, 0.0, 1.0) * (1.0 - felt) - felt / p.tau_placebo_off_h

@@ -5,12 +5,16 @@ baseline raise the formation of new (filopodial and thin) spines; new spines mat
 mushroom spines or are lost; restored mushroom spines are eliminated again over days under the
 continuing stress, which is relapse::
 
-    d spines_new/dt      = k_f * proteins^g - spines_new (1/tau_new_loss + 1/tau_mat)
+    d spines_new/dt      = k_f (1 + g (proteins - 1)_+ free)
+                           - spines_new (1/tau_new_loss + 1/tau_mat)
+    free                 = clip((1 + n0 - spines_new - spines_mushroom) / deficit, 0, 1)
     d spines_mushroom/dt = spines_new / tau_mat - (spines_mushroom - m_floor) / tau_mature_loss
 
 ``k_f`` and ``m_floor`` are set so that the depressed baseline (proteins = 1) is a steady
-state with mushroom density ``1 - deficit``. A homeostatic tolerance state integrates the
-drug's direct NMDA drive over repeated doses::
+state with mushroom density ``1 - deficit``. New spines grow back at the sites stress
+eliminated (Moda-Sava 2019), so extra formation stops as the deficit closes (``free``).
+
+A homeostatic tolerance state integrates the drug's direct NMDA drive over repeated doses::
 
     d tolerance/dt = (drive - tolerance) / tau_tol
 
@@ -84,8 +88,10 @@ def rhs(
 ) -> np.ndarray:
     """dy/dt (per hour) for states ``y`` (patients, states)."""
     new, mush, tol = y[:, 0], y[:, 1], y[:, 2]
-    # proteins above baseline speed formation: the synaptic drive needs protein synthesis
-    formation = p.formation_rate * np.maximum(proteins, 0.0) ** p.formation_gain
+    # proteins above baseline speed formation at the eliminated sites still free
+    free = np.clip((1.0 + NEW_SPINE_BASELINE - new - mush) / p.spine_deficit, 0.0, 1.0)
+    extra = p.formation_gain * np.maximum(proteins - 1.0, 0.0) * free
+    formation = p.formation_rate * (1.0 + extra)
     out = np.empty_like(y)
     out[:, 0] = formation - new * (1.0 / p.tau_new_loss_h + 1.0 / p.tau_maturation_h)
     out[:, 1] = new / p.tau_maturation_h - (mush - p.mushroom_floor) / p.tau_mature_loss_h
