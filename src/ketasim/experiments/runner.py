@@ -10,9 +10,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ketasim.api import simulate
+from ketasim.api import build_regimen, simulate
 from ketasim.errors import DataError, UnknownNameError
-from ketasim.experiments.spec import Condition, Expectation, Experiment, load_experiment_file
+from ketasim.experiments.spec import (
+    Condition,
+    Expectation,
+    Experiment,
+    Readout,
+    load_experiment_file,
+)
 
 PLOT_POINTS = 160
 
@@ -86,26 +92,25 @@ class ExperimentResult:
 
 
 def _simulate(exp: Experiment, cond: Condition, times_after_dose: np.ndarray) -> pd.DataFrame:
+    """One condition's time course, with time counted from its (first) dose."""
     lead = cond.lead_h
     t = np.unique(np.concatenate([[0.0], lead + times_after_dose]))
-    schedule = None
-    regimen_kw: dict[str, Any] = {"dose": cond.dose, "route": cond.route, "over": cond.over}
-    if cond.every is not None or cond.count is not None:
-        regimen_kw.update(every=cond.every, count=cond.count)
-    if lead > 0:
-        if cond.every is not None or cond.count is not None:
-            raise DataError(f"{exp.name}: 'lead' works with single doses only")
-        schedule = [f"{lead} h"]
-        regimen_kw = {"dose": cond.dose, "route": cond.route, "over": cond.over}
+    regimen = build_regimen(
+        cond.dose or "0 mg",  # saline: an administration without drug
+        cond.route,
+        cond.over,
+        every=cond.every,
+        count=cond.count,
+        start=f"{lead} h",
+    )
     res = simulate(
         cond.drug,
+        regimen,
         species=exp.species,
         until=f"{t[-1] + 1e-6} h",
         times_h=t,
         perturbations=cond.perturbation(),
         allow_anesthetic=True,
-        schedule=schedule,
-        **regimen_kw,
     )
     tc = res.timecourse
     tc = tc[tc.t_h >= lead - 1e-12].copy()
@@ -113,7 +118,7 @@ def _simulate(exp: Experiment, cond: Condition, times_after_dose: np.ndarray) ->
     return tc.reset_index(drop=True)
 
 
-def _read(tc: pd.DataFrame, readout: Any) -> float:
+def _read(tc: pd.DataFrame, readout: Readout) -> float:
     if readout.output not in tc.columns:
         raise DataError(f"readout: no output {readout.output!r}; outputs: {', '.join(tc.columns)}")
     lo, hi = readout.times_h()
@@ -126,8 +131,9 @@ def _read(tc: pd.DataFrame, readout: Any) -> float:
 
 def _judge(
     exp: Expectation, effects: dict[str, float], values: dict[str, float], control: str
-) -> float | None:
-    """The observed quantity the expectation is about (``None`` when it cannot be formed)."""
+) -> float:
+    """The observed quantity the expectation is about: a ratio of effects, or an effect as a
+    share of the control's value."""
     eff = effects[exp.effect]
     if exp.relative_to:
         ratios = []
@@ -187,7 +193,6 @@ def run_experiment(exp: Experiment) -> ExperimentResult:
                 continue
             control = exp.effects[expectation.effect][1]
             observed = _judge(expectation, effects[readout.name], values[readout.name], control)
-            assert observed is not None
             verdicts.append(
                 Verdict(expectation.text, readout.name, observed, _passes(expectation, observed))
             )

@@ -21,6 +21,14 @@ if TYPE_CHECKING:
     from ketasim.pk.regimen import Regimen
 
 
+def _save(fig: Any, path: str | Path) -> Path:
+    """Write ``fig`` (the format follows the suffix) and free it."""
+    out = Path(path)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
+
+
 def plot_concentrations(result: SimulationResult, path: str | Path, patient: int = 0) -> Path:
     """Plasma and brain concentration-time curves of every analyte, one panel each.
 
@@ -44,10 +52,7 @@ def plot_concentrations(result: SimulationResult, path: str | Path, patient: int
     axes[-1, 0].set_xlabel("time (days)" if long_run else "time (min)")
     fig.suptitle(f"{result.drug} in {result.species}: {result.regimen!r}", fontsize=8)
     fig.tight_layout()
-    out = Path(path)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return _save(fig, path)
 
 
 # --------------------------------------------------------------------------------------------
@@ -306,10 +311,7 @@ def plot_cascade(
         marks += "; dotted: later doses"
     ax.set_xlabel(f"time since the first dose (logarithmic; {marks})", fontsize=8)
     fig.suptitle(f"{result.drug} in {result.species}: {_regimen_label(result.regimen)}", fontsize=9)
-    out = Path(path)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return _save(fig, path)
 
 
 # --------------------------------------------------------------------------------------------
@@ -357,7 +359,4 @@ def plot_experiment(result: ExperimentResult, path: str | Path) -> Path:
     verdict = "reproduced" if result.passed else "NOT reproduced"
     fig.suptitle(f"{exp.name} ({exp.species}): {verdict}\n{exp.claim}", fontsize=8)
     fig.tight_layout()
-    out = Path(path)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return _save(fig, path)
