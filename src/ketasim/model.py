@@ -434,9 +434,16 @@ class ChainSystem:
         return np.concatenate(parts, axis=1)
 
     def concentrations_um(self, pk: np.ndarray) -> list[np.ndarray]:
-        """Unbound brain concentrations (uM) of each blocker from the effect-site states."""
-        kp = self.mech.receptor.kp_uu
-        return [pk[..., i] * kp / mw for i, mw in zip(self.effect_index, self.mw, strict=True)]
+        """Unbound brain concentrations (uM) of each blocker from the effect-site states.
+
+        A drug file's own ``kp_uu`` (a highly bound drug) replaces ketamine's mechanism value.
+        """
+        default = self.mech.receptor.kp_uu
+        out = []
+        for i, mw, b in zip(self.effect_index, self.mw, self.blockers, strict=False):
+            kp = default if b.kp_uu is None else b.kp_uu
+            out.append(pk[..., i] * kp / mw)
+        return out
 
     def layer_values(self, y: np.ndarray) -> dict[str, np.ndarray]:
         """Every intermediate quantity of the chain for states ``y`` (any leading shape)."""
@@ -450,6 +457,11 @@ class ChainSystem:
             c = self.concentrations_um(pk)
             out["block_interneuron"] = population_block("interneuron", blockers, c, m.receptor)
             out["block_pyramidal"] = population_block("pyramidal", blockers, c, m.receptor)
+            # dissociation and the pressor response follow channel block, not GluN2B-selective
+            # inhibition (GluN2B NAMs dissociate little: Ibrahim 2012, Preskorn 2008)
+            out["block_pyramidal_channel"] = population_block(
+                "pyramidal", blockers, c, m.receptor, allosteric=False
+            )
             glun2b = glun2b_inhibition(blockers, c) * m.receptor.share_2b["rest"]
             closed = closed_channel_block(blockers, c)
             out["block_rest_open"] = rest.sum(axis=-1)
@@ -458,7 +470,13 @@ class ChainSystem:
             )
             occupancy = mu_opioid_occupancy(blockers, c)
         else:
-            for key in ("block_interneuron", "block_pyramidal", "block_rest", "block_rest_open"):
+            for key in (
+                "block_interneuron",
+                "block_pyramidal",
+                "block_pyramidal_channel",
+                "block_rest",
+                "block_rest_open",
+            ):
                 out[key] = zero
             occupancy = zero
         pert = m.perturbations
@@ -496,7 +514,7 @@ class ChainSystem:
             out[name] = syn[..., i]
         out["spine_restoration"] = synapse_layer.spine_restoration(syn, m.synapse)
         sedative = pk[..., self.effect_index[0]] if self.sedative and self.effect_index else None
-        out.update(side_effects(out["block_pyramidal"], tol, sedative, m.side))
+        out.update(side_effects(out["block_pyramidal_channel"], tol, sedative, m.side))
         sym = y[..., o["symptoms"]]
         severity = {d: sym[..., k] for k, d in enumerate(symptoms_layer.DIMENSIONS)}
         for d, v in severity.items():
@@ -532,7 +550,7 @@ class ChainSystem:
             m.signalling,
             m.cascade_perturbations,
         )
-        drive = v["block_pyramidal"] / m.side.block_c50_cadss
+        drive = v["block_pyramidal_channel"] / m.side.block_c50_cadss
         out[:, o["synapse"]] = synapse_layer.rhs(
             y[:, o["synapse"]], v["synaptic_proteins"], drive, m.synapse
         )

@@ -130,7 +130,11 @@ def _read(tc: pd.DataFrame, readout: Readout) -> float:
 
 
 def _judge(
-    exp: Expectation, effects: dict[str, float], values: dict[str, float], control: str
+    exp: Expectation,
+    effects: dict[str, float],
+    values: dict[str, float],
+    control: str,
+    reference: dict[str, float],
 ) -> float:
     """The observed quantity the expectation is about: a ratio of effects, or an effect as a
     share of the control's value."""
@@ -138,7 +142,7 @@ def _judge(
     if exp.relative_to:
         ratios = []
         for other in exp.relative_to:
-            ref = effects[other]
+            ref = reference[other]
             # against a reference with no effect at all, any effect is infinitely larger
             ratios.append(eff / ref if abs(ref) > 1e-12 else (np.inf if abs(eff) > 1e-12 else 0.0))
         return float(min(ratios) if exp.at_least is not None else max(ratios))
@@ -192,7 +196,10 @@ def run_experiment(exp: Experiment) -> ExperimentResult:
             if expectation.readout is not None and expectation.readout != readout.name:
                 continue
             control = exp.effects[expectation.effect][1]
-            observed = _judge(expectation, effects[readout.name], values[readout.name], control)
+            reference = effects[expectation.relative_readout or readout.name]
+            observed = _judge(
+                expectation, effects[readout.name], values[readout.name], control, reference
+            )
             verdicts.append(
                 Verdict(expectation.text, readout.name, observed, _passes(expectation, observed))
             )

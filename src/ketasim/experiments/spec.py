@@ -96,7 +96,9 @@ class Expectation(_Strict):
       the effect is smaller than that share (gone, or not yet there);
     - ``relative_to`` with ``at_most``/``at_least``: the effect as a multiple of another effect
       (``at_most: 0.3`` = abolished, ``at_most: 0.2`` = no effect, ``at_least: 1.5`` against
-      each of several effects = potentiates, ``at_least: 0.7`` = kept).
+      each of several effects = potentiates, ``at_least: 0.7`` = kept); the other effects are
+      read at the same readout unless ``relative_readout`` names one (weeks of memantine
+      against ketamine's 24-h effect).
     """
 
     effect: str
@@ -105,6 +107,7 @@ class Expectation(_Strict):
     min_change: float = Field(default=0.05, ge=0.0)
     within: float | None = Field(default=None, ge=0.0)
     relative_to: list[str] = Field(default_factory=list)
+    relative_readout: str | None = None
     at_most: float | None = None
     at_least: float | None = None
     text: str
@@ -139,8 +142,9 @@ class Experiment(_Strict):
             for eff in [exp.effect, *exp.relative_to]:
                 if eff not in self.effects:
                     raise ValueError(f"expectation: unknown effect {eff!r}")
-            if exp.readout is not None and exp.readout not in names:
-                raise ValueError(f"expectation: unknown readout {exp.readout!r}")
+            for readout in (exp.readout, exp.relative_readout):
+                if readout is not None and readout not in names:
+                    raise ValueError(f"expectation: unknown readout {readout!r}")
         return self
 
 

@@ -66,6 +66,7 @@ class Blocker:
     glun2b_hill: float = 1.0
     closed_ic50_um: float | None = None
     mu_opioid_ki_um: float | None = None
+    kp_uu: float | None = None  # unbound brain : total plasma; None: the mechanism's value
 
     @property
     def kd_um(self) -> float:
@@ -90,6 +91,7 @@ class Blocker:
             self.glun2b_hill,
             None if self.closed_ic50_um is None else self.closed_ic50_um / factor,
             None if self.mu_opioid_ki_um is None else self.mu_opioid_ki_um / factor,
+            self.kp_uu,
         )
 
     def renamed(self, name: str, mw_g_per_mol: float) -> Blocker:
@@ -136,6 +138,7 @@ class Blocker:
             glun2b_ic50_um=glun2b if not is_pore else None,
             closed_ic50_um=get("closed_channel_ic50_um", "uM"),
             mu_opioid_ki_um=get("mu_opioid_ki_um", "uM"),
+            kp_uu=get("kp_uu", "dimensionless"),
         )
 
 
@@ -257,10 +260,12 @@ def population_block(
     c_um: Sequence[np.ndarray],
     p: ReceptorParams,
     closed: bool = True,
+    allosteric: bool = True,
 ) -> np.ndarray:
     """Fraction of a population's NMDA conductance removed (pore, closed-state and GluN2B).
 
-    ``closed=False`` leaves out the closed-state route (the open-channel pore block alone).
+    ``closed=False`` leaves out the closed-state route (the open-channel pore block alone);
+    ``allosteric=False`` leaves out GluN2B-selective inhibition (the channel block alone).
 
     The population's receptors are a mix of Mg2+-sensitive GluN2A/2B and less sensitive
     GluN2C/2D (``share_2cd``); allosteric drugs act on the GluN2B share (``share_2b``).
@@ -275,7 +280,7 @@ def population_block(
             continue
         mg_free = mg_unblocked(v, p.mg_mm, p.mg_k0_mm, p.mg_slope_per_mv, weakening)
         pore = pore + share * equilibrium_block(blockers, c_um, v, p.p_open[population], mg_free)
-    allo = p.share_2b[population] * glun2b_inhibition(blockers, c_um)
+    allo = p.share_2b[population] * glun2b_inhibition(blockers, c_um) if allosteric else 0.0
     shut = closed_channel_block(blockers, c_um) if closed else np.zeros_like(pore)
     return 1.0 - (1.0 - pore) * (1.0 - allo) * (1.0 - shut)
 

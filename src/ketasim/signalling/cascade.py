@@ -27,17 +27,20 @@ it directly; the S9A knock-in removes Akt's hold)::
                     e' = e (1 - knock_in),  I_Li = Li / (Li + Ki_Li)
     S(x; K, n)    = x^n (1 + K^n) / (K^n + x^n)        (1 at x = 1, saturating at 1 + K^n)
 
-Synaptic potentiation needs new protein synthesis (mTORC1 and translation of existing mRNA;
-Li 2010, Autry 2011) *and* GSK-3 inhibited below its baseline (Beurel 2011: the S9A knock-in
-abolishes the effect; Zhou 2014: Akt, not mTOR, phosphorylates GSK-3, yet both are needed)::
+Synaptic potentiation needs new synthesis of synaptic proteins from the stable dendritic mRNAs
+that encode them (mTORC1 and eEF2-dependent elongation; Li 2010, Autry 2011) *and* GSK-3
+inhibited below its baseline (Beurel 2011: the S9A knock-in abolishes the effect; Zhou 2014:
+Akt, not mTOR, phosphorylates GSK-3, yet both are needed)::
 
-    potentiation  = (mtor * translation * mrna - 1)_+ * i / (i + K_G),   i = (1 - gsk3)_+
+    potentiation  = (mtor * translation - 1)_+ * i / (i + K_G),   i = (1 - gsk3)_+
     d ref/dt      = (potentiation - ref) / tau_adapt                  (homeostasis)
-    drive         = (potentiation - ref)_+
+    drive         = (potentiation - ref - theta)_+
     d proteins/dt = (1 + g_P * drive - proteins) / tau_P             (PSD-95, GluA1, synapsin)
 
 Synapses scale back a lasting potentiation (Turrigiano 2008): the drive is potentiation above
 its adapted reference, so a pulse of an hour or two counts and weeks of steady block do not.
+Structural plasticity needs a signal above a threshold ``theta`` (as LTP does), so traces of
+potentiation that daily low-dose dosing leaves are not integrated by the spines over weeks.
 
 The product is what makes GSK-3 inhibitors potentiate a subthreshold NMDA antagonist without
 acting alone (Liu 2013, Ghasemi 2010): lithium opens the gate, the drug supplies the synthesis.
@@ -116,6 +119,7 @@ class SignallingParams:
     protein_gain: float
     tau_protein_h: float
     tau_adaptation_h: float
+    drive_threshold: float
 
     @classmethod
     def from_spec(cls, spec: Mapping[str, Parameter]) -> SignallingParams:
@@ -174,10 +178,8 @@ def potentiation(y: np.ndarray, p: SignallingParams, pert: SignallingPerturbatio
 
     ``y`` holds the cascade states in its last axis (any leading shape).
     """
-    pe, mrna, akt, mtor = (
-        y[..., STATES.index(name)] for name in ("p_eef2", "bdnf_mrna", "akt_active", "mtor_active")
-    )
-    synthesis = mtor * translation(pe, p, pert) * mrna
+    pe, akt, mtor = (y[..., STATES.index(name)] for name in ("p_eef2", "akt_active", "mtor_active"))
+    synthesis = mtor * translation(pe, p, pert)
     inhibition = np.maximum(1.0 - gsk3_activity(akt, p, pert), 0.0)
     gate = inhibition / (inhibition + p.gsk3_gate_k)
     return np.maximum(synthesis - 1.0, 0.0) * gate
@@ -186,7 +188,7 @@ def potentiation(y: np.ndarray, p: SignallingParams, pert: SignallingPerturbatio
 def synaptic_drive(y: np.ndarray, p: SignallingParams, pert: SignallingPerturbations) -> np.ndarray:
     """Potentiation above its homeostatic reference (what builds proteins and moves mood)."""
     ref = y[..., STATES.index("potentiation_reference")]
-    return np.maximum(potentiation(y, p, pert) - ref, 0.0)
+    return np.maximum(potentiation(y, p, pert) - ref - p.drive_threshold, 0.0)
 
 
 def rhs(
@@ -216,7 +218,7 @@ def rhs(
     target_mtor = saturating(akt, p.mtor_k, p.mtor_hill) * (1.0 - pert.rapamycin)
     out[:, 6] = (target_mtor - mtor) / p.tau_mtor_h
     pot = potentiation(y, p, pert)
-    drive = np.maximum(pot - ref, 0.0)
+    drive = np.maximum(pot - ref - p.drive_threshold, 0.0)
     out[:, 7] = (1.0 + p.protein_gain * drive - prot) / p.tau_protein_h
     out[:, 8] = (pot - ref) / p.tau_adaptation_h
     return out

@@ -17,7 +17,8 @@ administration charges an expectation that acts within hours and fades over days
 treatment is felt (dissociation or sedation; Murrough 2013's midazolam arm)::
 
     d expectation/dt = -expectation / tau_off        (+1 at each administration)
-    d felt/dt        = (felt_signal (1 - felt) * 10 - felt / tau_off)
+    d felt/dt        = (noticed (1 - felt) * 10 - felt / tau_off)
+    noticed          = (felt_signal - s0)_+ / (1 - s0)      (s0: below it nothing is noticed)
     d placebo/dt     = ((1 - exp(-expectation)) - placebo) / tau_on
     placebo fall     = (placebo_max + felt_gain * felt) * placebo
 """
@@ -72,6 +73,7 @@ class SymptomParams:
     tau_placebo_on_h: float
     tau_placebo_off_h: float
     opioid_gain: float
+    felt_threshold: float
 
     @classmethod
     def from_spec(cls, spec: Mapping[str, Parameter]) -> SymptomParams:
@@ -117,6 +119,8 @@ def rhs(
     direct_x = np.maximum(fast, 0.0) + p.fast_gain * np.maximum(surge, 0.0)
     e_direct = p.emax * direct_x / (1.0 + direct_x)
     fall_placebo = (p.placebo_max + p.placebo_felt_gain * felt) * placebo
+    s0 = p.felt_threshold
+    noticed = np.clip((felt_signal - s0) / (1.0 - s0), 0.0, 1.0)
     for k, dim in enumerate(DIMENSIONS):
         effect = MOOD_COUPLING[dim] * e_mood
         if dim == "suicidal_ideation":
@@ -128,8 +132,6 @@ def rhs(
     target = p.fast_gain * np.maximum(potentiation, 0.0) + p.opioid_gain * np.maximum(opioid, 0.0)
     out[:, nd] = (target - fast) / p.tau_fast_h
     out[:, nd + 1] = -expectation / p.tau_placebo_off_h
-    out[:, nd + 2] = (
-        10.0 * np.clip(felt_signal, 0.0, 1.0) * (1.0 - felt) - felt / p.tau_placebo_off_h
-    )
+    out[:, nd + 2] = 10.0 * noticed * (1.0 - felt) - felt / p.tau_placebo_off_h
     out[:, nd + 3] = ((1.0 - np.exp(-np.maximum(expectation, 0.0))) - placebo) / p.tau_placebo_on_h
     return out
