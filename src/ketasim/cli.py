@@ -388,6 +388,9 @@ def experiment_run_cmd(
     plot: Annotated[
         Path | None, typer.Option(help="write a figure (PNG or SVG; one experiment only)")
     ] = None,
+    plot_dir: Annotated[
+        Path | None, typer.Option(help="write one figure per experiment, NAME.png, here")
+    ] = None,
 ) -> None:
     """Run experiments; exit status 0 only when every expectation holds (1 otherwise)."""
     from ketasim.experiments import experiment_names, load_experiment, run_experiment
@@ -398,10 +401,16 @@ def experiment_run_cmd(
         raise KetasimInputError("--plot", str(plot), "a figure for one experiment (no --all)")
     names = experiment_names() if run_all else [str(name)]
     results = [run_experiment(load_experiment(n)) for n in names]
-    if plot is not None:
+    if plot is not None or plot_dir is not None:
         from ketasim.report.figures import plot_experiment
 
-        plot_experiment(results[0], plot)
+        if plot is not None:
+            plot_experiment(results[0], plot)
+        if plot_dir is not None:
+            if not plot_dir.is_dir():
+                raise KetasimInputError("--plot-dir", str(plot_dir), "an existing folder")
+            for r in results:
+                plot_experiment(r, plot_dir / f"{r.experiment.name}.png")
     if json_out:
         sys.stdout.write(json.dumps([r.to_json() for r in results]) + "\n")
     else:
@@ -454,7 +463,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app and turn user errors into one line and exit status 2."""
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
-        app(args=argv, standalone_mode=False)
+        # with standalone_mode off, click returns an Exit's code instead of raising it
+        code = app(args=argv, standalone_mode=False)
     except (KetasimInputError, DataError) as exc:
         err.print(f"error: {exc}", markup=False)
         return 2
@@ -470,7 +480,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except Exit as exc:
         return int(exc.exit_code or 0)
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":

@@ -51,6 +51,16 @@ def test_a_user_experiment_file_runs_from_the_cli(
     assert row["observed"]["checks"][0]["observed"] > 0.01
 
 
+def test_an_expectation_that_fails_makes_the_cli_exit_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "wrong.yaml"
+    path.write_text(GOOD.replace("direction: increase", "direction: decrease"))
+    assert main(["experiment", "run", str(path), "--json"]) == 1
+    (row,) = json.loads(capsys.readouterr().out)
+    assert row["passed"] is False
+
+
 @pytest.mark.parametrize(
     ("old", "new", "field"),
     [
@@ -88,7 +98,9 @@ def test_experiment_list_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert {r["name"] for r in rows} == set(experiment_names())
 
 
-def test_experiment_figure_is_written(tmp_path: Path) -> None:
+def test_experiment_figures_are_written(tmp_path: Path) -> None:
     out = tmp_path / "fig.png"
-    main(["experiment", "run", "s-vs-r-ketamine", "--plot", str(out)])
+    assert main(["experiment", "run", "s-vs-r-ketamine", "--plot", str(out)]) == 0
     assert out.stat().st_size > 10_000
+    assert main(["experiment", "run", "s-vs-r-ketamine", "--plot-dir", str(tmp_path)]) == 0
+    assert (tmp_path / "s-vs-r-ketamine.png").stat().st_size > 10_000
