@@ -202,6 +202,8 @@ def simulate(
     weights_kg: Sequence[float] | None = None,
     mechanism: bool = True,
     perturbations: Perturbations | None = None,
+    co_drug: str | None = None,
+    co_regimen: Regimen | None = None,
 ) -> SimulationResult:
     """Simulate plasma and brain concentrations of a drug for one or many patients.
 
@@ -243,6 +245,10 @@ def simulate(
     perturbations
         Interventions for in-silico experiments (:class:`~ketasim.model.Perturbations`:
         rapamycin, anisomycin, BDNF knockout, lithium, NBQX, Mg2+ level, hypotheses...).
+    co_drug, co_regimen
+        A second drug and its regimen, given before or with the first (``Regimen.single(...,
+        at=...)`` places it in time); its blockers compete with the first drug's at the
+        receptor, and its concentrations get columns of their own. Needs ``mechanism``.
 
     Returns
     -------
@@ -286,6 +292,10 @@ def simulate(
         if t.ndim != 1 or t.size == 0 or np.any(np.diff(t) <= 0) or t[0] < 0:
             raise KetasimInputError("times", list(t), "increasing times of 0 h or later")
     regimens: list[Regimen] | None = list(per_patient) if per_patient is not None else None
+    if (co_drug is None) != (co_regimen is None):
+        raise KetasimInputError("co_drug", co_drug, "a second drug and its regimen together")
+    if co_drug is not None and not mechanism:
+        raise KetasimInputError("co_drug", co_drug, "a second drug needs mechanism=True")
     if mechanism or load_drug(drug).is_placebo:
         chain = build_chain(
             drug,
@@ -295,8 +305,10 @@ def simulate(
             seed=seed,
             variability=variability,
             perturbations=perturbations,
+            co_drug=co_drug,
+            co_routes=co_regimen.routes if co_regimen is not None else (),
         )
-        bps = chain.breakpoints(regimen, bioavailability, allow_anesthetic, regimens)
+        bps = chain.breakpoints(regimen, bioavailability, allow_anesthetic, regimens, co_regimen)
         y = integrate(chain.system, chain.system.initial_state(), bps, t, solver)
         return _result(chain.pk, regimen, t, y, chain, weights, species)
     model = build_model(drug, species, regimen.routes, weights, seed=seed, variability=variability)
@@ -335,16 +347,19 @@ def _result(
     }
     by_layer: dict[str, list[str]] = {layer: [] for layer in LAYERS}
     frames = []
-    if model is not None:
-        y_pk = y[..., : len(model.state_names)]
-        conc = concentrations(model.structure, model.values, y_pk)
-        auc = aucs(model.structure, y_pk)
+    parts: list[tuple[Model, int]] = [(model, 0)] if model is not None else []
+    if chain is not None and chain.co_pk is not None:
+        parts.append((chain.co_pk, chain.co_offset))
+    for pk_model, offset in parts:
+        y_pk = y[..., offset : offset + len(pk_model.state_names)]
+        conc = concentrations(pk_model.structure, pk_model.values, y_pk)
+        auc = aucs(pk_model.structure, y_pk)
         for name, values in conc.items():
             analyte = name.rsplit("_", 1)[0]
             columns[f"{name}_ng_per_ml"] = values.reshape(-1)
-            columns[f"{name}_um"] = values.reshape(-1) / model.mw(analyte)
+            columns[f"{name}_um"] = values.reshape(-1) / pk_model.mw(analyte)
             by_layer["pk"] += [f"{name}_ng_per_ml", f"{name}_um"]
-        for analyte in model.structure.analytes:
+        for analyte in pk_model.structure.analytes:
             plasma = conc[f"{analyte}_plasma"]
             i_max = np.argmax(plasma, axis=1)
             cmax = plasma[np.arange(n_pat), i_max]
@@ -354,7 +369,7 @@ def _result(
                         "patient": np.arange(n_pat),
                         "analyte": analyte,
                         "cmax_ng_per_ml": cmax,
-                        "cmax_um": cmax / model.mw(analyte),
+                        "cmax_um": cmax / pk_model.mw(analyte),
                         "tmax_h": t[i_max],
                         "auc_ng_h_per_ml": auc[f"{analyte}_plasma"][:, -1],
                         "brain_cmax_ng_per_ml": conc[f"{analyte}_brain"].max(axis=1),

@@ -24,7 +24,7 @@ from ketasim.circuit import CircuitParams, ampa_drive, firing_rates, presynaptic
 from ketasim.data import load_drug, load_mechanism
 from ketasim.data.spec import Drug
 from ketasim.engine import Breakpoint, LinearSystem, SolveOptions, integrate
-from ketasim.errors import KetasimInputError, UnknownNameError
+from ketasim.errors import KetasimInputError, RegimenError, UnknownNameError
 from ketasim.pk.compartments import (
     PkStructure,
     PkValues,
@@ -379,7 +379,7 @@ class ChainSystem:
     effect_index: tuple[int, ...]
     mw: tuple[float, ...]
     blockers: tuple[Blocker, ...]
-    sedative: bool
+    sedative_index: int | None
     mech: Mechanism
     baseline: np.ndarray
 
@@ -513,7 +513,7 @@ class ChainSystem:
         for i, name in enumerate(synapse_layer.STATES):
             out[name] = syn[..., i]
         out["spine_restoration"] = synapse_layer.spine_restoration(syn, m.synapse)
-        sedative = pk[..., self.effect_index[0]] if self.sedative and self.effect_index else None
+        sedative = None if self.sedative_index is None else pk[..., self.sedative_index]
         out.update(side_effects(out["block_pyramidal_channel"], tol, sedative, m.side))
         sym = y[..., o["symptoms"]]
         severity = {d: sym[..., k] for k, d in enumerate(symptoms_layer.DIMENSIONS)}
@@ -578,7 +578,7 @@ class ChainSystem:
             self.effect_index,
             self.mw,
             self.blockers,
-            self.sedative,
+            self.sedative_index,
             self.mech,
             self.baseline[patients],
         )
@@ -591,6 +591,12 @@ class ChainModel:
     pk: Model | None
     system: ChainSystem
     drug: Drug
+    co_pk: Model | None = None  # a second drug, its PK states after the first drug's
+
+    @property
+    def co_offset(self) -> int:
+        """Where the second drug's PK states start in the state vector."""
+        return 0 if self.pk is None else len(self.pk.state_names)
 
     @property
     def state_names(self) -> tuple[str, ...]:
@@ -602,8 +608,13 @@ class ChainModel:
         readings: dict[str, str] | None = None,
         allow_anesthetic: bool = False,
         per_patient: list[Regimen] | None = None,
+        co_regimen: Regimen | None = None,
     ) -> list[Breakpoint]:
-        """PK dosing events, widened to the full state, plus the placebo charge per dose."""
+        """PK dosing events, widened to the full state, plus the placebo charge per dose.
+
+        ``co_regimen`` doses the second drug (it charges no placebo of its own: it comes with
+        the first drug's administrations or is a pretreatment given to animals).
+        """
         n, names = self.system.n_patients, self.state_names
         out: list[Breakpoint] = []
         if self.pk is not None:
@@ -612,15 +623,12 @@ class ChainModel:
                 if per_patient is not None
                 else self.pk.breakpoints(regimen, readings, allow_anesthetic)
             )
-            n_pk = len(self.pk.state_names)
-            for bp in pk_bps:
-                out.append(
-                    Breakpoint(
-                        bp.t_h,
-                        _widen(bp.bolus, n_pk, len(names)),
-                        _widen(bp.rate_change, n_pk, len(names)),
-                    )
-                )
+            out += [_widen(bp, 0, len(names)) for bp in pk_bps]
+        if self.co_pk is not None:
+            if co_regimen is None:
+                raise RegimenError("co_regimen", None, "a regimen for the second drug")
+            co_bps = self.co_pk.breakpoints(co_regimen, None, allow_anesthetic)
+            out += [_widen(bp, self.co_offset, len(names)) for bp in co_bps]
         charge = names.index("placebo_expectation")
         regimens = per_patient if per_patient is not None else [regimen] * n
         for p, reg in enumerate(regimens):
@@ -636,12 +644,47 @@ class ChainModel:
         return out
 
 
-def _widen(a: np.ndarray | None, n_pk: int, n_all: int) -> np.ndarray | None:
-    if a is None:
-        return None
-    full = np.zeros((a.shape[0], n_all))
-    full[:, :n_pk] = a
-    return full
+def _widen(bp: Breakpoint, offset: int, n_all: int) -> Breakpoint:
+    """A PK breakpoint placed at columns ``offset...`` of the full state."""
+
+    def place(a: np.ndarray | None) -> np.ndarray | None:
+        if a is None:
+            return None
+        full = np.zeros((a.shape[0], n_all))
+        full[:, offset : offset + a.shape[1]] = a
+        return full
+
+    return Breakpoint(bp.t_h, place(bp.bolus), place(bp.rate_change))
+
+
+def _drug_part(
+    pk: Model, mech: Mechanism, offset: int
+) -> tuple[list[Blocker], list[int], list[float], int | None]:
+    """One drug's blockers (parent, and its metabolite), their effect-site columns (shifted by
+    ``offset``), molecular weights, and the effect-site column of a sedative."""
+    names, drug = pk.state_names, pk.drug
+    blockers: list[Blocker] = []
+    effect_index: list[int] = []
+    mws: list[float] = []
+    parent = Blocker.from_drug(drug)
+    if parent is not None:
+        blockers.append(parent)
+        effect_index.append(offset + names.index("parent_effect"))
+        mws.append(parent.mw_g_per_mol)
+        if pk.structure.metabolite is not None and pk.metabolite is not None:
+            met = Blocker.from_drug(pk.metabolite)
+            if met is not None and parent.pore:
+                # the metabolite of each parent blocks like its parent, weaker (Ebert 1997)
+                met = parent.weaker(
+                    mech.receptor.metabolite_potency, pk.structure.metabolite
+                ).renamed(pk.structure.metabolite, pk.mw(pk.structure.metabolite))
+            if met is not None:
+                blockers.append(met)
+                effect_index.append(offset + names.index("metabolite_effect"))
+                mws.append(met.mw_g_per_mol)
+    sedative = "sedation_c50_ng_per_ml" in drug.pharmacology or drug.name == "midazolam"
+    sedative_index = offset + names.index("parent_effect") if sedative else None
+    return blockers, effect_index, mws, sedative_index
 
 
 def build_chain(
@@ -653,49 +696,59 @@ def build_chain(
     seed: int = 0,
     variability: bool = False,
     perturbations: Perturbations | None = None,
+    co_drug: str | None = None,
+    co_routes: tuple[str, ...] = (),
 ) -> ChainModel:
-    """The full model of Figure 1 for ``drug_name`` (``saline`` has no PK, only placebo)."""
+    """The full model of Figure 1 for ``drug_name`` (``saline`` has no PK, only placebo).
+
+    ``co_drug``: a second drug given before or with the first (its own PK states; its blockers
+    compete with the first drug's at the receptor).
+    """
     drug = load_drug(drug_name)
     mech = Mechanism.load(species, perturbations)
     weight = np.asarray(weight_kg, dtype=float)
     n = weight.size
     baseline = np.full((n, len(symptoms_layer.DIMENSIONS)), mech.baseline_severity)
-    if drug.is_placebo:
-        system = ChainSystem(np.zeros((n, 0, 0)), (), (), (), (), False, mech, baseline)
-        return ChainModel(None, system, drug)
-    pk = build_model(drug_name, species, routes, weight, seed=seed, variability=variability)
-    names = pk.state_names
+    models: list[Model] = []
+    if not drug.is_placebo:
+        models.append(
+            build_model(drug_name, species, routes, weight, seed=seed, variability=variability)
+        )
+    if co_drug is not None:
+        if load_drug(co_drug).is_placebo:
+            raise KetasimInputError("co_drug", co_drug, "a drug (a placebo adds nothing)")
+        models.append(
+            build_model(co_drug, species, co_routes, weight, seed=seed, variability=variability)
+        )
     blockers: list[Blocker] = []
     effect_index: list[int] = []
     mws: list[float] = []
-    parent = Blocker.from_drug(drug)
-    if parent is not None:
-        blockers.append(parent)
-        effect_index.append(names.index("parent_effect"))
-        mws.append(parent.mw_g_per_mol)
-        if pk.structure.metabolite is not None and pk.metabolite is not None:
-            met = Blocker.from_drug(pk.metabolite)
-            if met is not None and parent.pore:
-                # the metabolite of each parent blocks like its parent, weaker (Ebert 1997)
-                met = parent.weaker(
-                    mech.receptor.metabolite_potency, pk.structure.metabolite
-                ).renamed(pk.structure.metabolite, pk.mw(pk.structure.metabolite))
-            if met is not None:
-                blockers.append(met)
-                effect_index.append(names.index("metabolite_effect"))
-                mws.append(met.mw_g_per_mol)
-    sedative = "sedation_c50_ng_per_ml" in drug.pharmacology or drug.name == "midazolam"
-    if sedative and not effect_index:
-        effect_index.append(names.index("parent_effect"))
-        mws.append(drug.mw.to("g/mol") if drug.mw is not None else 1.0)
+    sedative_index: int | None = None
+    names: tuple[str, ...] = ()
+    for k, model in enumerate(models):
+        part = _drug_part(model, mech, len(names))
+        blockers += part[0]
+        effect_index += part[1]
+        mws += part[2]
+        sedative_index = sedative_index if sedative_index is not None else part[3]
+        prefix = "co_" if k > 0 or drug.is_placebo else ""
+        names += tuple(prefix + name for name in model.state_names)
+    K = np.zeros((n, len(names), len(names)))
+    start = 0
+    for model in models:
+        size = len(model.state_names)
+        K[:, start : start + size, start : start + size] = model.system().K
+        start += size
     system = ChainSystem(
-        pk.system().K,
+        K,
         names,
         tuple(effect_index),
         tuple(mws),
         tuple(blockers),
-        sedative,
+        sedative_index,
         mech,
         baseline,
     )
-    return ChainModel(pk, system, drug)
+    first = None if drug.is_placebo else models[0]
+    second = models[-1] if co_drug is not None else None
+    return ChainModel(first, system, drug, second)

@@ -11,7 +11,7 @@ from ketasim.experiments.runner import (
     load_experiment,
     run_experiment,
 )
-from ketasim.experiments.spec import Condition, Expectation, Experiment, Readout
+from ketasim.experiments.spec import Condition, Expectation, Experiment, Readout, SecondDrug
 
 __all__ = [
     "Condition",
@@ -19,6 +19,7 @@ __all__ = [
     "Experiment",
     "ExperimentResult",
     "Readout",
+    "SecondDrug",
     "Verdict",
     "experiment_names",
     "load_experiment",

@@ -103,9 +103,18 @@ def _simulate(exp: Experiment, cond: Condition, times_after_dose: np.ndarray) ->
         count=cond.count,
         start=f"{lead} h",
     )
+    co_drug, co_regimen = None, None
+    if cond.second_drug is not None:
+        second = cond.second_drug
+        co_drug = second.drug
+        co_regimen = build_regimen(
+            second.dose, second.route, second.over, start=f"{lead - second.before_h} h"
+        )
     res = simulate(
         cond.drug,
         regimen,
+        co_drug=co_drug,
+        co_regimen=co_regimen,
         species=exp.species,
         until=f"{t[-1] + 1e-6} h",
         times_h=t,

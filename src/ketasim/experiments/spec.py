@@ -31,11 +31,26 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class SecondDrug(_Strict):
+    """A second drug given ``before`` the condition's drug (0: with it)."""
+
+    drug: str
+    dose: str
+    route: str = "intraperitoneal"
+    over: str | None = None
+    before: str = "0 min"
+
+    @property
+    def before_h(self) -> float:
+        return parse_time_h(self.before, "before")
+
+
 class Condition(_Strict):
     """One simulation: a drug (or ``saline``) with its regimen and the perturbations in force.
 
     ``lead``: an acute perturbation (``anisomycin``, ``rapamycin``...) starts this long before
     the dose; without it a perturbation is chronic (time 0 is its steady state).
+    ``second_drug``: another drug, with the dose or ``before`` it.
     """
 
     drug: str
@@ -46,6 +61,7 @@ class Condition(_Strict):
     count: int | None = Field(default=None, ge=1)
     perturbations: dict[str, Any] = Field(default_factory=dict)
     lead: str | None = None
+    second_drug: SecondDrug | None = None
 
     @field_validator("perturbations")
     @classmethod
@@ -58,7 +74,10 @@ class Condition(_Strict):
 
     @property
     def lead_h(self) -> float:
-        return 0.0 if self.lead is None else parse_time_h(self.lead, "lead")
+        """How long before the drug's dose the simulation starts (pretreatments)."""
+        lead = 0.0 if self.lead is None else parse_time_h(self.lead, "lead")
+        second = 0.0 if self.second_drug is None else self.second_drug.before_h
+        return max(lead, second)
 
 
 class Readout(_Strict):
