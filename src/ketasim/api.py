@@ -15,7 +15,7 @@ depression trials; arterial in rodents), ``arterial`` (the model's central compa
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -201,7 +201,7 @@ def simulate(
     per_patient: Sequence[Regimen] | None = None,
     weights_kg: Sequence[float] | None = None,
     mechanism: bool = True,
-    perturbations: Perturbations | None = None,
+    perturbations: Perturbations | Mapping[str, Any] | None = None,
     co_drug: str | None = None,
     co_regimen: Regimen | None = None,
 ) -> SimulationResult:
@@ -255,6 +255,7 @@ def simulate(
     SimulationResult
     """
     load_drug(drug)  # an unknown drug is the first thing to report
+    perturbations = _perturbations(perturbations)
     if species not in SPECIES:
         raise UnknownNameError("species", species, SPECIES)
     if per_patient is not None:
@@ -318,6 +319,12 @@ def simulate(
         breakpoints = model.breakpoints(regimen, bioavailability, allow_anesthetic)
     y = integrate(model.system(), model.initial_state(), breakpoints, t, solver)
     return _result(model, regimen, t, y, None, weights, species)
+
+
+def _perturbations(value: Perturbations | Mapping[str, Any] | None) -> Perturbations | None:
+    if value is None or isinstance(value, Perturbations):
+        return value
+    return Perturbations.from_mapping(dict(value))
 
 
 def _weights(weight: str | Sequence[str] | None, species: str, n: int) -> np.ndarray:

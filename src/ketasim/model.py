@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ketasim import circuit as circuit_layer
 from ketasim import signalling as signalling_layer
@@ -277,6 +277,20 @@ class Perturbations(BaseModel):
     rest_route: float = Field(default=1.0, ge=0.0, le=1.0)
     surge_route: float = Field(default=1.0, ge=0.0, le=1.0)
     chronic: bool = True
+
+    @classmethod
+    def from_mapping(cls, value: dict[str, object], field: str = "perturbations") -> Perturbations:
+        """Build from a mapping (a form, a file) with a one-line error naming the field."""
+        unknown = sorted(set(value) - set(cls.model_fields))
+        if unknown:
+            allowed = "one of " + ", ".join(cls.model_fields)
+            raise KetasimInputError(f"{field}.{unknown[0]}", value[unknown[0]], allowed)
+        try:
+            return cls(**value)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise KetasimInputError(f"{field}.{where}", first.get("input"), first["msg"]) from None
 
     @property
     def is_none(self) -> bool:

@@ -1,4 +1,4 @@
-"""A second drug given before or with the first (issue 4's perturbation list)."""
+"""A second drug given before or with the first, and perturbations given as a mapping."""
 
 from __future__ import annotations
 
@@ -82,3 +82,18 @@ expectations:
     # time runs from the ketamine dose: memantine was already there at time 0
     both = result.timecourses["both"]
     assert both.memantine_plasma_um.iloc[0] > 1.0
+
+
+@pytest.mark.parametrize(
+    ("pert", "field"),
+    [
+        ({"anisomycin": 2}, "perturbations.anisomycin"),
+        ({"anisomicin": 1}, "perturbations.anisomicin"),
+    ],
+)
+def test_perturbations_as_a_mapping_get_one_line_errors(
+    pert: dict[str, object], field: str
+) -> None:
+    with pytest.raises(KetasimInputError, match=field) as info:
+        _ketamine(perturbations=pert)
+    assert "\n" not in str(info.value)

@@ -66,7 +66,11 @@ class Condition(_Strict):
     @field_validator("perturbations")
     @classmethod
     def _known(cls, value: dict[str, Any]) -> dict[str, Any]:
-        Perturbations(**value)  # unknown names and out-of-range values fail here
+        unknown = sorted(set(value) - set(Perturbations.model_fields) - {"chronic"})
+        if unknown:
+            allowed = ", ".join(f for f in Perturbations.model_fields if f != "chronic")
+            raise ValueError(f"unknown perturbation {unknown[0]!r}; allowed: {allowed}")
+        Perturbations(**value)  # out-of-range values fail here
         return value
 
     def perturbation(self) -> Perturbations:
@@ -178,4 +182,5 @@ def load_experiment_file(path: Path) -> Experiment:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "experiment"
-        raise DataError(f"{path.name}: {where}: {first['msg']}") from None
+        got = f"got {first['input']!r}; " if "input" in first and first["type"] != "missing" else ""
+        raise DataError(f"{path.name}: {where}: {got}{first['msg']}".splitlines()[0]) from None
