@@ -454,7 +454,7 @@ class ChainSystem:
         """
         default = self.mech.receptor.kp_uu
         out = []
-        for i, mw, b in zip(self.effect_index, self.mw, self.blockers, strict=False):
+        for i, mw, b in zip(self.effect_index, self.mw, self.blockers, strict=True):
             kp = default if b.kp_uu is None else b.kp_uu
             out.append(pk[..., i] * kp / mw)
         return out

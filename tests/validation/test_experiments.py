@@ -21,6 +21,8 @@ NOT_YET: dict[str, str] = {
     "zarate-2013-lanicemine": "the human rapid response is too slow (ketamine itself is only "
     "1.3 MADRS points below saline at 80 min) and lanicemine keeps 73 % of ketamine's effect "
     "at 3 days",
+    "liu-2012-val66met": "10 mg/kg saturates mTORC1 and the behavioural readout in the mouse, "
+    "so losing 28 % of regulated BDNF release (Met/Met; Chen 2006) leaves 99 % of the effect",
     "ibrahim-2012b-rislenemdaz": "the model's effect is there on day 1; the trial saw it "
     "from day 5",
 }

@@ -18,8 +18,9 @@ Surge route (Duman/Moghaddam): AMPA drive ``A`` releases BDNF, which activates T
 mTORC1; Akt inhibits GSK-3 by Ser9 phosphorylation (lithium, valproate and SB216763 inhibit
 it directly; the S9A knock-in removes Akt's hold)::
 
-    d bdnf/dt     = k_syn * translation * mrna (1 - bdnf_ko) - bdnf / tau_B - k_rel f_rel A^r bdnf
-    d bdnf_ext/dt = (f_rel A^r bdnf - bdnf_ext) / tau_ext            (f_rel: Val66Met)
+    release       = k_rel (1 + f_rel (A^r - 1)) bdnf          (f_rel: Val66Met, regulated part)
+    d bdnf/dt     = k_syn * translation * mrna (1 - bdnf_ko) - bdnf / tau_B - release
+    d bdnf_ext/dt = (release / k_rel - bdnf_ext) / tau_ext
     trkb          = S(x; K_T, n_T),  x = bdnf_ext
     d akt/dt      = (trkb - akt) / tau_akt
     d mtor/dt     = (S(akt; K_m, n_m) (1 - rapamycin) - mtor) / tau_mtor
@@ -74,7 +75,8 @@ class SignallingPerturbations:
 
     ``lithium_mm`` is the brain lithium concentration; ``valproate`` and ``sb216763`` the
     fraction of GSK-3 they inhibit; ``gsk3_knockin`` 1 makes GSK-3 insensitive to Akt (S9A);
-    ``bdnf_release_factor`` scales activity-dependent release (Val66Met Met alleles lower it).
+    ``bdnf_release_factor`` scales the activity-dependent (regulated) part of release, not
+    the constitutive part (the Val66Met Met allele impairs regulated secretion; Egan 2003).
     ``rest_route`` and ``surge_route`` scale how much of the drug's change of rest NMDA
     activity and of AMPA drive reaches the cascade (1 = all; 0 switches a route off).
     """
@@ -204,8 +206,8 @@ def rhs(
     u = np.clip(rest_activity, 0.0, None)
     tr = translation(pe, p, pert)
     k_syn = 1.0 / p.tau_bdnf_h + p.k_release
-    release = p.k_release * pert.bdnf_release_factor * np.maximum(ampa_drive, 0.0) ** p.release_hill
-    release = release * np.maximum(bd, 0.0)
+    regulated = np.maximum(ampa_drive, 0.0) ** p.release_hill - 1.0
+    release = p.k_release * (1.0 + pert.bdnf_release_factor * regulated) * np.maximum(bd, 0.0)
     out = np.empty_like(y)
     out[:, 0] = (u**p.ek_hill * (1.0 - pert.eef2k_inhibitor) - ek) / p.tau_eef2k_h
     out[:, 1] = p.k_dephos_per_h * (ek * (1.0 - pe) * q - pe)
