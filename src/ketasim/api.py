@@ -28,6 +28,7 @@ from ketasim.errors import KetasimInputError, RegimenError, UnknownNameError
 from ketasim.model import ChainModel, Model, Perturbations, build_chain, build_model
 from ketasim.pk.compartments import SITES, aucs, concentrations
 from ketasim.pk.regimen import Dose, Regimen
+from ketasim.population import Individual, PopulationParams, individual_parameters
 from ketasim.units import parse_time_h, parse_weight_kg
 
 #: Outputs of the mechanistic layers: name -> (layer, timecourse column with its unit).
@@ -204,6 +205,9 @@ def simulate(
     perturbations: Perturbations | Mapping[str, Any] | None = None,
     co_drug: str | None = None,
     co_regimen: Regimen | None = None,
+    patients: pd.DataFrame | None = None,
+    individual: Individual | None = None,
+    patient_ids: Sequence[int] | np.ndarray | None = None,
 ) -> SimulationResult:
     """Simulate plasma and brain concentrations of a drug for one or many patients.
 
@@ -249,6 +253,14 @@ def simulate(
         A second drug and its regimen, given before or with the first (``Regimen.single(...,
         at=...)`` places it in time); its blockers compete with the first drug's at the
         receptor, and its concentrations get columns of their own. Needs ``mechanism``.
+    patients
+        Virtual patients (a :func:`ketasim.population.sample_patients` table): their weights,
+        baseline severities, covariate effects and random effects; sets ``n_patients`` and the
+        weights, and their ``patient`` ids seed the PK variability.
+    individual
+        Per-patient model factors already computed (what ``patients`` is turned into).
+    patient_ids
+        Ids that seed each patient's PK variability (default 0, 1, ...).
 
     Returns
     -------
@@ -256,6 +268,14 @@ def simulate(
     """
     load_drug(drug)  # an unknown drug is the first thing to report
     perturbations = _perturbations(perturbations)
+    if patients is not None:
+        individual = individual_parameters(patients, PopulationParams.load())
+        weights_kg = list(patients["weight_kg"].to_numpy(dtype=float))
+        n_patients = len(patients)
+        if patient_ids is None:
+            patient_ids = patients["patient"].to_numpy()
+    if individual is not None and not mechanism:
+        raise KetasimInputError("patients", "given", "virtual patients need mechanism=True")
     if species not in SPECIES:
         raise UnknownNameError("species", species, SPECIES)
     if per_patient is not None:
@@ -308,11 +328,21 @@ def simulate(
             perturbations=perturbations,
             co_drug=co_drug,
             co_routes=co_regimen.routes if co_regimen is not None else (),
+            individual=individual,
+            patient_ids=None if patient_ids is None else np.asarray(patient_ids),
         )
         bps = chain.breakpoints(regimen, bioavailability, allow_anesthetic, regimens, co_regimen)
         y = integrate(chain.system, chain.system.initial_state(), bps, t, solver)
         return _result(chain.pk, regimen, t, y, chain, weights, species)
-    model = build_model(drug, species, regimen.routes, weights, seed=seed, variability=variability)
+    model = build_model(
+        drug,
+        species,
+        regimen.routes,
+        weights,
+        seed=seed,
+        variability=variability,
+        patient_ids=None if patient_ids is None else np.asarray(patient_ids),
+    )
     if regimens is not None:
         breakpoints = model.breakpoints_per_patient(regimens, bioavailability, allow_anesthetic)
     else:

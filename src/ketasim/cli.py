@@ -429,6 +429,246 @@ def experiment_run_cmd(
         raise Exit(1)
 
 
+trial_app = typer.Typer(
+    help="Virtual trials from a YAML spec (docs/trial-spec.md).", no_args_is_help=True
+)
+app.add_typer(trial_app, name="trial")
+
+
+@trial_app.command("run")
+def trial_run_cmd(
+    spec: Annotated[Path, typer.Argument(help="a trial spec (YAML)")],
+    replicates: Annotated[int, typer.Option(help="replicate trials of the spec's size")] = 20,
+    seed: Annotated[int, typer.Option(help="seed of every random draw")] = 0,
+    json_out: Annotated[bool, typer.Option("--json", help="print JSON for machines")] = False,
+) -> None:
+    """Simulate replicate trials: per arm and endpoint the median and 95 % range over
+    replicates; per comparison the median difference and the power at 0.05."""
+    from ketasim.trials import TrialSpec, run_trial
+
+    if replicates < 1 or replicates > MAX_REPLICATES:
+        raise KetasimInputError("--replicates", replicates, f"1 to {MAX_REPLICATES}")
+    trial = TrialSpec.from_yaml(spec)
+    if json_out:
+        result = run_trial(trial, replicates=replicates, seed=seed)
+        sys.stdout.write(json.dumps(result.to_json()) + "\n")
+        return
+    from rich.progress import Progress
+
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task(f"{trial.name}: {replicates} trials", total=None)
+
+        def step(done: int, total: int) -> None:
+            bar.update(task, total=total, completed=done)
+
+        result = run_trial(trial, replicates=replicates, seed=seed, progress=step)
+    out = result.to_json()
+    table = Table(
+        title=f"{trial.name}: {replicates} replicate trials (seed {seed})", box=box.SIMPLE
+    )
+    for col in ("arm", "n", "endpoint", "median", "95 % range"):
+        table.add_column(col)
+    for arm in out["arms"]:
+        for name, v in arm["endpoints"].items():
+            table.add_row(
+                arm["name"],
+                str(arm["n"]),
+                name,
+                _fmt(v["median"]),
+                f"{_fmt(v['lo'])} to {_fmt(v['hi'])}",
+            )
+    console.print(table)
+    if out["comparisons"]:
+        comp = Table(title="comparisons", box=box.SIMPLE)
+        for col in ("endpoint", "contrast", "median difference", "95 % range", "power"):
+            comp.add_column(col)
+        for c in out["comparisons"]:
+            comp.add_row(
+                c["endpoint"],
+                f"{c['arm']} - {c['vs']}",
+                _fmt(c["median"]),
+                f"{_fmt(c['lo'])} to {_fmt(c['hi'])}",
+                _fmt(c["power"]),
+            )
+        console.print(comp)
+
+
+#: Largest number of replicate trials one command runs (raise it in code for bigger jobs).
+MAX_REPLICATES = 10_000
+
+
+def _fmt(x: float | None) -> str:
+    return "-" if x is None else f"{x:.3g}"
+
+
+@app.command("reproduce")
+def reproduce_cmd(
+    json_out: Annotated[bool, typer.Option("--json", help="print JSON rows for machines")] = False,
+    report: Annotated[Path | None, typer.Option(help="write an HTML report here")] = None,
+    plot: Annotated[Path | None, typer.Option(help="write the overview figure (PNG)")] = None,
+    patients: Annotated[int, typer.Option(help="virtual patients per study")] = 120,
+    seed: Annotated[int, typer.Option(help="seed of every random draw")] = 0,
+    workers: Annotated[int, typer.Option(help="local Dask worker processes (1: in-process)")] = 1,
+    scheduler: Annotated[
+        str | None, typer.Option(help="address of a running Dask scheduler")
+    ] = None,
+) -> None:
+    """Every published outcome of the review's tables beside ketasim's prediction for a trial
+    of the same size (median and 95 % prediction interval)."""
+    from ketasim.calibration.reproduce import reproduce
+    from ketasim.engine.distribute import mapper
+
+    if patients < 10:
+        raise KetasimInputError("--patients", patients, "10 or more virtual patients per study")
+    for path, name in ((report, "--report"), (plot, "--plot")):
+        if path is not None:
+            _writable(path, name)
+    err = Console(stderr=True)
+    with mapper(scheduler, workers) as run_map:
+        rows, summary = reproduce(
+            patients, seed, run_map, None if json_out else lambda m: err.print(f"[dim]{m}[/dim]")
+        )
+    if report is not None:
+        from ketasim.report.reproduce import write_report
+
+        write_report(rows, summary, report)
+    if plot is not None:
+        from ketasim.report.reproduce import overview_figure
+
+        overview_figure(rows, plot)
+    if json_out:
+        sys.stdout.write(json.dumps([r.to_json() for r in rows]) + "\n")
+        return
+    table = Table(title="ketasim reproduce: published outcomes against predictions", box=box.SIMPLE)
+    for col in (
+        "study",
+        "arm",
+        "endpoint",
+        "time",
+        "observed",
+        "predicted (95 % PI)",
+        "inside",
+        "role",
+    ):
+        table.add_column(col)
+    for r in rows:
+        obs = f"{r.k}/{r.n} = {r.observed:.2f}" if r.k is not None else f"{r.observed:.3g}"
+        mark = "-" if not r.counted else ("yes" if r.consistent else "[red]NO[/red]")
+        table.add_row(
+            r.study,
+            r.arm,
+            r.endpoint,
+            r.time,
+            obs,
+            f"{r.predicted:.2f} ({r.lo:.2f} to {r.hi:.2f})",
+            mark,
+            r.role,
+        )
+    console.print(table)
+    for role in ("fit", "validation", "all"):
+        s = summary[role]
+        console.print(
+            f"{role}: {s['inside_95']} of {s['outcomes']} inside their 95 % PI; "
+            f"mean absolute error of rates {s['mae_rate_points']} points"
+        )
+    if "murrough-2013a" in summary:
+        d = summary["murrough-2013a"]
+        console.print(
+            f"murrough-2013a ketamine - midazolam at 24 h: observed {d['observed_difference']} "
+            f"(95 % CI {d['observed_ci95'][0]} to {d['observed_ci95'][1]}), predicted "
+            f"{d['predicted_difference']}"
+        )
+
+
+@app.command("calibrate")
+def calibrate_cmd(
+    seed: Annotated[int, typer.Option(help="seed of the virtual cohorts and the posterior")] = 1,
+    patients: Annotated[int, typer.Option(help="virtual patients per study")] = 96,
+    workers: Annotated[int, typer.Option(help="local Dask worker processes (1: in-process)")] = 2,
+    scheduler: Annotated[
+        str | None, typer.Option(help="address of a running Dask scheduler")
+    ] = None,
+    max_evaluations: Annotated[
+        int, typer.Option(help="likelihood evaluations of the search")
+    ] = 800,
+    profile_points: Annotated[
+        int, typer.Option(help="points per profile likelihood (0: none)")
+    ] = 4,
+    covariate_patients: Annotated[
+        int, typer.Option(help="virtual patients for the covariate regression")
+    ] = 400,
+    output: Annotated[Path | None, typer.Option(help="where to write the fitted set")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+) -> None:
+    """Fit the clinical-link parameters to Table 1 and the relapse claim (one set for all
+    studies) and write them, with the run's provenance, to data/calibrated/human.yaml."""
+    import time
+
+    from ketasim.calibration.cohort import ClinicalValues
+    from ketasim.calibration.fit import FREE, Problem, build_cohorts, cells, fit, study_specs, write
+    from ketasim.data.library import calibration_path
+    from ketasim.engine.distribute import mapper
+
+    if patients < 10:
+        raise KetasimInputError("--patients", patients, "10 or more virtual patients per study")
+    target = output or calibration_path()
+    if output is None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    _writable(target, "--output")
+    err = Console(stderr=True)
+    say = (lambda m: None) if json_out else (lambda m: err.print(f"[dim]{m}[/dim]"))
+    start = time.perf_counter()
+    specs = study_specs()
+    fit_cells = [c for c in cells(specs.values()) if c.role == "fit"]
+    studies = sorted({c.study for c in fit_cells})
+    say(f"building virtual cohorts for {len(studies)} studies ({patients} patients each)")
+    with mapper(scheduler, workers) as run_map:
+        cohorts = build_cohorts([specs[s] for s in studies], patients, seed, run_map)
+    problem = Problem(cohorts, fit_cells, ClinicalValues.uncalibrated())
+    result = fit(
+        problem, seed, profile_points=profile_points, progress=say, max_evaluations=max_evaluations
+    )
+    say("fitting covariate effects to Niciu 2014's standardised betas")
+    from ketasim.calibration.covariates import NICIU_BETAS, CovariateProblem, fit_covariates
+
+    fitted, _ = problem.values(result.x)
+    with mapper(scheduler, workers) as run_map:
+        cov_problem = CovariateProblem.build(covariate_patients, seed, run_map)
+    effects = fit_covariates(cov_problem, fitted)
+    reached = cov_problem.betas(fitted.with_values(effects))
+    betas = {
+        f"{name} at {time_}": {"published": target, "simulated": round(reached[(name, time_)], 3)}
+        for (name, time_), target in NICIU_BETAS.items()
+    }
+    result.elapsed_s = time.perf_counter() - start
+    command = (
+        f"ketasim calibrate --seed {seed} --patients {patients} --max-evaluations "
+        f"{max_evaluations} --profile-points {profile_points} --covariate-patients "
+        f"{covariate_patients}"
+    )
+    write(result, target, command, effects, betas)
+    if json_out:
+        sys.stdout.write(
+            json.dumps({"estimates": result.estimates, "gof": result.gof, "nll": result.nll}) + "\n"
+        )
+        return
+    table = Table(
+        title=f"calibrated ({result.evaluations} evaluations, {result.elapsed_s:.0f} s)",
+        box=box.SIMPLE,
+    )
+    for col in ("parameter", "value", "log-scale SD"):
+        table.add_column(col)
+    sd = np.sqrt(np.diag(result.covariance))
+    for f, s_ in zip(FREE, sd, strict=True):
+        table.add_row(f.name, f"{result.estimates[f.name]:.4g}", f"{s_:.3g}")
+    console.print(table)
+    g = result.gof
+    console.print(
+        f"Pearson chi-square {g['pearson_chi2']:.1f} on {g['dof']:.0f} df "
+        f"(p = {g['p_value']:.3f}); written to {target}"
+    )
+
+
 @app.command("demo")
 def demo_cmd() -> None:
     """The standard 0.5 mg/kg racemic ketamine infusion over 40 min in a 70 kg adult."""

@@ -11,7 +11,9 @@ the rating scales, beside dissociation, blood pressure and placebo (``symptoms``
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, is_dataclass, replace
+from functools import cached_property
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -36,6 +38,7 @@ from ketasim.pk.compartments import (
 from ketasim.pk.dosing import regimen_inputs
 from ketasim.pk.regimen import Input, Regimen
 from ketasim.pk.variability import sample_factors
+from ketasim.population import Individual
 from ketasim.receptor import (
     Blocker,
     ReceptorParams,
@@ -331,6 +334,7 @@ class Mechanism:
     perturbations: Perturbations
     cascade_perturbations: SignallingPerturbations
     fst_immobility_s: float | None = None
+    met_release_loss: float = 0.0
 
     @classmethod
     def load(cls, species: str, perturbations: Perturbations | None = None) -> Mechanism:
@@ -369,7 +373,45 @@ class Mechanism:
             perturbations=pert,
             cascade_perturbations=pert.signalling(met_loss),
             fst_immobility_s=sym["fst_immobility_s"].to("s") if "fst_immobility_s" in sym else None,
+            met_release_loss=met_loss,
         )
+
+    def for_patients(self, ind: Individual) -> Mechanism:
+        """The constants with each patient's own values (arrays with one entry per patient):
+        clinical gains, placebo response and relapse time constant, and in the cascade the
+        Met allele's release loss and lithium or valproate comedication."""
+        s, cp = self.symptoms, self.cascade_perturbations
+        symptoms = replace(
+            s,
+            fast_gain=s.fast_gain * ind.fast_gain_factor,
+            sustained_gain=s.sustained_gain * ind.sustained_gain_factor,
+            placebo_max=np.minimum(s.placebo_max * ind.placebo_factor, 0.9),
+            placebo_felt_gain=s.placebo_felt_gain * ind.placebo_factor,
+        )
+        synapse = replace(
+            self.synapse, tau_mature_loss_h=self.synapse.tau_mature_loss_h * ind.relapse_factor
+        )
+        cascade = replace(
+            cp,
+            bdnf_release_factor=cp.bdnf_release_factor
+            * (1.0 - self.met_release_loss) ** ind.met_alleles,
+            lithium_mm=np.maximum(cp.lithium_mm, ind.lithium_mm),
+            valproate=1.0 - (1.0 - cp.valproate) * (1.0 - ind.valproate),
+        )
+        return replace(self, symptoms=symptoms, synapse=synapse, cascade_perturbations=cascade)
+
+
+def _shaped(obj: Any, k: int) -> Any:
+    """``obj`` (a dataclass of constants) with its per-patient arrays shaped ``(n, 1, ...)`` to
+    broadcast against values of ``k`` dimensions whose first axis is the patient."""
+    if isinstance(obj, np.ndarray):
+        return obj.reshape((-1,) + (1,) * (k - 1))
+    changes = {}
+    for f in fields(obj):
+        value = getattr(obj, f.name)
+        if isinstance(value, np.ndarray) or (is_dataclass(value) and not isinstance(value, type)):
+            changes[f.name] = _shaped(value, k)
+    return replace(obj, **changes) if changes else obj
 
 
 LAYER_STATES: dict[str, tuple[str, ...]] = {
@@ -396,6 +438,18 @@ class ChainSystem:
     sedative_index: int | None
     mech: Mechanism
     baseline: np.ndarray
+    individual: Individual | None = None
+
+    @cached_property
+    def _patient_mech(self) -> Mechanism:
+        """The constants with each patient's own values (the mechanism itself without an
+        :class:`~ketasim.population.Individual`)."""
+        return self.mech if self.individual is None else self.mech.for_patients(self.individual)
+
+    def _mech(self, k: int) -> Mechanism:
+        """Per-patient constants shaped for values of ``k`` dimensions (patients first)."""
+        m = self._patient_mech
+        return m if self.individual is None or k == 1 else _shaped(m, k)
 
     @property
     def n_patients(self) -> int:
@@ -431,7 +485,11 @@ class ChainSystem:
         (the drug-free system integrated for ``EQUILIBRATION_H`` from the untreated one)."""
         y0 = self._untreated_state()
         pert = self.mech.perturbations
-        if pert.is_none or not pert.chronic:
+        ind = self.individual
+        lifelong = ind is not None and bool(
+            np.any(ind.met_alleles) or np.any(ind.lithium_mm) or np.any(ind.valproate)
+        )
+        if (pert.is_none or not pert.chronic) and not lifelong:
             return y0
         end = np.array([0.0, EQUILIBRATION_H])
         return integrate(self, y0, [], end, SolveOptions(method="BDF"))[:, -1, :]
@@ -463,7 +521,7 @@ class ChainSystem:
         """Every intermediate quantity of the chain for states ``y`` (any leading shape)."""
         o = self._offsets()
         pk, rest = y[..., o["pk"]], y[..., o["rest"]]
-        m = self.mech
+        m = self._mech(y.ndim - 1)
         out: dict[str, np.ndarray] = {}
         blockers = list(self.blockers)
         zero = np.zeros(y.shape[:-1])
@@ -546,7 +604,7 @@ class ChainSystem:
 
     def rhs(self, t: float, y: np.ndarray, u: np.ndarray) -> np.ndarray:
         o = self._offsets()
-        m = self.mech
+        m = self._mech(1)
         out = np.empty_like(y)
         pk = y[:, o["pk"]]
         out[:, o["pk"]] = np.einsum("pij,pj->pi", self.K, pk) + u[:, o["pk"]]
@@ -595,6 +653,7 @@ class ChainSystem:
             self.sedative_index,
             self.mech,
             self.baseline[patients],
+            None if self.individual is None else self.individual.subset(patients),
         )
 
 
@@ -712,27 +771,50 @@ def build_chain(
     perturbations: Perturbations | None = None,
     co_drug: str | None = None,
     co_routes: tuple[str, ...] = (),
+    individual: Individual | None = None,
+    patient_ids: np.ndarray | None = None,
 ) -> ChainModel:
     """The full model of Figure 1 for ``drug_name`` (``saline`` has no PK, only placebo).
 
     ``co_drug``: a second drug given before or with the first (its own PK states; its blockers
-    compete with the first drug's at the receptor).
+    compete with the first drug's at the receptor). ``individual``: virtual patients' own
+    factors and baseline severities (one entry per patient; default the typical patient).
     """
     drug = load_drug(drug_name)
     mech = Mechanism.load(species, perturbations)
     weight = np.asarray(weight_kg, dtype=float)
     n = weight.size
     baseline = np.full((n, len(symptoms_layer.DIMENSIONS)), mech.baseline_severity)
+    if individual is not None:
+        if individual.n_patients != n:
+            raise KetasimInputError("patients", individual.n_patients, f"{n} patients")
+        baseline = np.asarray(individual.baseline_severity, dtype=float)
     models: list[Model] = []
     if not drug.is_placebo:
         models.append(
-            build_model(drug_name, species, routes, weight, seed=seed, variability=variability)
+            build_model(
+                drug_name,
+                species,
+                routes,
+                weight,
+                seed=seed,
+                variability=variability,
+                patient_ids=patient_ids,
+            )
         )
     if co_drug is not None:
         if load_drug(co_drug).is_placebo:
             raise KetasimInputError("co_drug", co_drug, "a drug (a placebo adds nothing)")
         models.append(
-            build_model(co_drug, species, co_routes, weight, seed=seed, variability=variability)
+            build_model(
+                co_drug,
+                species,
+                co_routes,
+                weight,
+                seed=seed,
+                variability=variability,
+                patient_ids=patient_ids,
+            )
         )
     blockers: list[Blocker] = []
     effect_index: list[int] = []
@@ -762,6 +844,7 @@ def build_chain(
         sedative_index,
         mech,
         baseline,
+        individual,
     )
     first = None if drug.is_placebo else models[0]
     second = models[-1] if co_drug is not None else None

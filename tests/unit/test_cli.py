@@ -174,3 +174,29 @@ def test_written_event_table_reads_back_to_the_same_exposure(
     assert code == 0, err
     a, b = json.loads(out)["summary"]["ketamine"], json.loads(back)["summary"]["ketamine"]
     assert b["auc_ng_h_per_ml"] == pytest.approx(a["auc_ng_h_per_ml"], rel=1e-6)
+
+
+def test_trial_run_cli_json_and_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """``ketasim trial run`` (the README's longer commands are exercised here, smaller)."""
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(
+        "name: tiny\n"
+        "population: {size: 4}\n"
+        "design: {type: parallel}\n"
+        "arms: [{name: ketamine, drug: ketamine-racemic, dose: 0.5 mg/kg},\n"
+        "       {name: saline, drug: saline}]\n"
+        "scale: MADRS\n"
+        "followup: 1 d\n"
+        "endpoints: [{name: response_24h, type: response, time: 24 h}]\n"
+        "comparisons: [{arm: ketamine, vs: saline, endpoints: [response_24h]}]\n"
+    )
+    assert main(["trial", "run", str(spec), "--replicates", "2", "--seed", "1", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [a["name"] for a in out["arms"]] == ["ketamine", "saline"]
+    assert set(out["comparisons"][0]) == {"endpoint", "arm", "vs", "median", "lo", "hi", "power"}
+    spec.write_text(spec.read_text().replace("time: 24 h", "time: 24 parsecs"))
+    assert main(["trial", "run", str(spec)]) == 2
+    err = capsys.readouterr().err
+    assert "endpoints" in err
+    assert err.count("\n") == 1
+    assert main(["trial", "run", str(tmp_path / "missing.yaml")]) == 2

@@ -102,11 +102,16 @@ def parameter_rows(drug: Drug) -> list[dict[str, object]]:
 
 
 @cache
-def load_mechanism(species: str = "human") -> dict[str, dict[str, Parameter]]:
+def load_mechanism(
+    species: str = "human", calibrated: bool = True
+) -> dict[str, dict[str, Parameter]]:
     """Mechanism parameters by layer (``data/mechanism/<species>.yaml``).
 
     A species file may start with ``inherits: <species>`` and list only what differs (the
-    rodent files keep the human cascade and change the behavioural readout).
+    rodent files keep the human cascade and change the behavioural readout). The calibrated
+    clinical-link parameters (``data/calibrated/human.yaml``) replace their human values; a
+    rodent inherits the uncalibrated human file, because what the calibration fits links the
+    cascade to rating scales and placebo, which a forced-swim readout does not have.
     """
     folder = Path(str(resources.files("ketasim.data") / "mechanism"))
     path = folder / f"{species}.yaml"
@@ -115,7 +120,7 @@ def load_mechanism(species: str = "human") -> dict[str, dict[str, Parameter]]:
     raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
     parent = raw.pop("inherits", None)
     out: dict[str, dict[str, Parameter]] = (
-        {k: dict(v) for k, v in load_mechanism(parent).items()} if parent else {}
+        {k: dict(v) for k, v in load_mechanism(parent, calibrated=False).items()} if parent else {}
     )
     for layer, params in raw.items():
         try:
@@ -125,4 +130,47 @@ def load_mechanism(species: str = "human") -> dict[str, dict[str, Parameter]]:
             where = ".".join(str(p) for p in first["loc"])
             raise DataError(f"{path.name}: {layer}.{where}: {first['msg']}") from exc
         out.setdefault(layer, {}).update(parsed)
+    if calibrated and not parent:
+        for layer, params in load_calibration().items():
+            if layer in out:
+                out[layer].update(params)
+    return out
+
+
+#: The calibrated parameter set (written by ``ketasim calibrate``).
+CALIBRATION_FILE = "calibrated/human.yaml"
+
+
+def calibration_path() -> Path:
+    return Path(str(resources.files("ketasim.data") / CALIBRATION_FILE))
+
+
+@cache
+def load_calibration_run() -> dict[str, Any]:
+    """The record of the calibration run (``run``: command, seed, date, objective, fit per
+    target, profiles) and its ``posterior`` sample; empty before the first calibration."""
+    path = calibration_path()
+    if not path.is_file():
+        return {}
+    raw: Any = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return {"run": raw.get("run") or {}, "posterior": raw.get("posterior") or []}
+
+
+@cache
+def load_calibration() -> dict[str, dict[str, Parameter]]:
+    """The calibrated parameters by section (``symptoms``, ``synapse``, ``population``), or
+    nothing before the first calibration. They replace the same names in the mechanism and
+    population files; the file also records the run that set them (``run``)."""
+    path = calibration_path()
+    if not path.is_file():
+        return {}
+    raw: Any = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    out: dict[str, dict[str, Parameter]] = {}
+    for section, params in (raw.get("parameters") or {}).items():
+        try:
+            out[section] = {k: Parameter.model_validate(v) for k, v in params.items()}
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise DataError(f"{path.name}: {section}.{where}: {first['msg']}") from exc
     return out

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ketasim.data import drug_names, load_drug, load_mechanism, parameter_rows
 from ketasim.data.spec import Parameter
+from ketasim.population.individual import population_parameters
 
 BEGIN = "<!-- parameters:begin -->"
 END = "<!-- parameters:end -->"
@@ -32,6 +33,9 @@ def parameter_markdown() -> str:
     for layer, params in load_mechanism("human").items():
         lines += [f"### Mechanism: {layer}", ""]
         lines += _table([mechanism_row(layer, name, p) for name, p in params.items()])
+    for section, params in population_parameters().items():
+        lines += [f"### Population: {section}", ""]
+        lines += _table([mechanism_row(section, name, p) for name, p in params.items()])
     return "\n".join([BEGIN, "", *lines, END])
 
 

@@ -86,11 +86,11 @@ class SignallingPerturbations:
     rapamycin: float = 0.0
     bdnf_knockout: float = 0.0
     eef2k_inhibitor: float = 0.0
-    lithium_mm: float = 0.0
-    valproate: float = 0.0
+    lithium_mm: float | np.ndarray = 0.0  # per patient in a virtual population
+    valproate: float | np.ndarray = 0.0
     sb216763: float = 0.0
     gsk3_knockin: float = 0.0
-    bdnf_release_factor: float = 1.0
+    bdnf_release_factor: float | np.ndarray = 1.0
     rest_route: float = 1.0
     surge_route: float = 1.0
 

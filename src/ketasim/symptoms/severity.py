@@ -62,14 +62,14 @@ class SymptomParams:
     """Symptom-layer constants (``data/mechanism/human.yaml``, section ``symptoms``)."""
 
     tau_fast_h: float
-    fast_gain: float
-    sustained_gain: float
+    fast_gain: float | np.ndarray  # per patient in a virtual population
+    sustained_gain: float | np.ndarray
     emax: float
     tau_severity_h: float
     tau_suicidal_h: float
     suicidal_direct_share: float
-    placebo_max: float
-    placebo_felt_gain: float
+    placebo_max: float | np.ndarray
+    placebo_felt_gain: float | np.ndarray
     tau_placebo_on_h: float
     tau_placebo_off_h: float
     opioid_gain: float

@@ -42,7 +42,7 @@ class SynapseParams:
     formation_gain: float
     tau_maturation_h: float
     tau_new_loss_h: float
-    tau_mature_loss_h: float
+    tau_mature_loss_h: float | np.ndarray  # per patient in a virtual population
     spine_deficit: float
     tolerance_tau_h: float
     tolerance_gain_efficacy: float
@@ -62,7 +62,7 @@ class SynapseParams:
         return NEW_SPINE_BASELINE * (1.0 / self.tau_new_loss_h + 1.0 / self.tau_maturation_h)
 
     @property
-    def mushroom_floor(self) -> float:
+    def mushroom_floor(self) -> float | np.ndarray:
         """Density the mushroom spines decay toward without new input."""
         return self.mushroom_baseline - NEW_SPINE_BASELINE / self.tau_maturation_h * (
             self.tau_mature_loss_h

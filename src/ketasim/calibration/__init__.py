@@ -1,0 +1,1 @@
+"""Calibration: fitting the clinical-link parameters to the review's tables, with provenance."""
