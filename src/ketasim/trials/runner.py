@@ -213,8 +213,15 @@ class Ratings:
 
 
 def _simulate_group(
-    spec: TrialSpec, patients: pd.DataFrame, course: Course, seed: int, grid: np.ndarray
+    spec: TrialSpec,
+    patients: pd.DataFrame,
+    course: Course,
+    seed: int,
+    grid: np.ndarray,
+    rating_seed: int | None = None,
 ) -> Ratings:
+    """Simulate a group of patients (PK variability seeded by ``seed``) and rate them (rating
+    error, fluctuation and dropout seeded by ``rating_seed``, default ``seed``)."""
     res = simulate(
         course.drug,
         course.regimen,
@@ -240,6 +247,7 @@ def _simulate_group(
     scales = {spec.scale} | {e.scale for e in spec.endpoints if e.scale}
     ids = patients["patient"].to_numpy()
     v = PopulationParams.load().variability
+    seed = seed if rating_seed is None else rating_seed
     eps = fluctuation(ids, grid, seed, v["fluctuation_sd"], v["fluctuation_tau_h"])
     scores = {}
     for name in scales:
@@ -361,7 +369,9 @@ def _stop_rule_doses(
             course = _course(spec, arm.name, {arm.name: k})
             decide = times[k] - 1.0 / 60.0
             grid = np.array([0.0, decide])
-            ratings = _simulate_group(spec, sub, course, seed + 1000 * k, grid)
+            # the same patients (PK seeded by ``seed``), rated before dose k + 1 with draws
+            # of their own
+            ratings = _simulate_group(spec, sub, course, seed, grid, rating_seed=seed + 1000 * k)
             remitted = scale.remitted(ratings.at(spec.scale, decide))
             idx = np.flatnonzero(active)
             given[idx[remitted]] = k
