@@ -27,16 +27,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from scipy import stats
 
 from ketasim.errors import KetasimInputError
+from ketasim.symptoms.severity import DIMENSIONS
 
 #: Random stream of the population draws (PK variability and rating error use others).
 STREAM = 7001
-DIMENSIONS: tuple[str, ...] = (
-    "core_mood",
-    "anhedonia",
-    "anxiety",
-    "suicidal_ideation",
-    "neurovegetative",
-)
 COMEDICATIONS: tuple[str, ...] = ("none", "antidepressants", "lithium_or_valproate")
 GENOTYPES: tuple[str, ...] = ("val_val", "val_met", "met_met")
 
