@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/ketasim reproduce --report report.html
+	$(BIN)/ketasim reproduce --workers 2 --report report.html
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
