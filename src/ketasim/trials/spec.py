@@ -28,10 +28,18 @@ infusion with ``after: final``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from ketasim.data import drug_names
 from ketasim.errors import KetasimInputError
@@ -60,18 +68,21 @@ def _time(value: str, field: str) -> float:
     return parse_time_h(value, field)
 
 
+def _known_scale(name: str) -> str:
+    if name not in SCALES:
+        raise ValueError(f"unknown scale {name!r}; one of {', '.join(SCALES)}")
+    return name
+
+
+#: A rating scale of ``data/scales.yaml``, checked where a spec names one.
+ScaleName = Annotated[str, AfterValidator(_known_scale)]
+
+
 class Inclusion(_Spec):
     """Who enters: an observed score at screening at or above ``min`` on ``scale``."""
 
-    scale: str
+    scale: ScaleName
     min: float = Field(ge=0)
-
-    @field_validator("scale")
-    @classmethod
-    def _known_scale(cls, v: str) -> str:
-        if v not in SCALES:
-            raise ValueError(f"unknown scale {v!r}; one of {', '.join(SCALES)}")
-        return v
 
 
 class Population(_Spec):
@@ -180,7 +191,7 @@ class Endpoint(_Spec):
     type: EndpointType
     time: str | None = None
     after: Literal["first", "final"] = "first"
-    scale: str | None = None
+    scale: ScaleName | None = None
     window: tuple[str, str] | None = None
     min_days: int = Field(default=1, ge=1)
     output: str | None = None
@@ -194,8 +205,6 @@ class Endpoint(_Spec):
             raise ValueError(f"a {self.type} endpoint needs a window, e.g. ['2 d', '5 d']")
         if self.type == "peak" and self.output is None:
             raise ValueError("a peak endpoint needs an output, e.g. cadss_points")
-        if self.scale is not None and self.scale not in SCALES:
-            raise ValueError(f"unknown scale {self.scale!r}; one of {', '.join(SCALES)}")
         return self
 
     @property
@@ -263,7 +272,7 @@ class TrialSpec(_Spec):
     population: Population
     design: Design
     arms: list[Arm] = Field(min_length=1)
-    scale: str
+    scale: ScaleName
     followup: str = "7 d"
     dropout: Dropout = Field(default_factory=Dropout)
     endpoints: list[Endpoint] = Field(min_length=1)
@@ -271,13 +280,6 @@ class TrialSpec(_Spec):
     observed: list[Observed] = Field(default_factory=list)
     calibration: Literal["fit", "validation", "none"] = "none"
     overlaps: str | None = None  # a study whose patients include this one's
-
-    @field_validator("scale")
-    @classmethod
-    def _known_scale(cls, v: str) -> str:
-        if v not in SCALES:
-            raise ValueError(f"unknown scale {v!r}; one of {', '.join(SCALES)}")
-        return v
 
     @model_validator(mode="after")
     def _consistent(self) -> TrialSpec:
