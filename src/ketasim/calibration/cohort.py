@@ -31,7 +31,6 @@ import numpy as np
 import pandas as pd
 from scipy import signal, stats
 
-from ketasim.api import simulate
 from ketasim.data import load_mechanism
 from ketasim.model import Mechanism
 from ketasim.population import PopulationParams, individual_parameters
@@ -39,7 +38,7 @@ from ketasim.population.covariates import DIMENSIONS
 from ketasim.symptoms import SymptomParams
 from ketasim.symptoms.scales import Scale, load_scales
 from ketasim.symptoms.severity import MOOD_COUPLING
-from ketasim.trials.runner import _course, _stop_rule_doses, allocate, enroll
+from ketasim.trials.runner import _course, _stop_rule_doses, allocate, enroll, simulate_course
 from ketasim.trials.spec import Endpoint, TrialSpec
 
 #: Grid step of a cohort (h): 10 min, a divisor of every visit time the studies use.
@@ -195,15 +194,7 @@ def simulate_group(
     """Simulate one chunk of patients who share a course, with the full model."""
     course = _course(spec, first, {first: n_doses})
     t = np.arange(0.0, course.end_h + STEP_H / 2, STEP_H)
-    res = simulate(
-        course.drug,
-        course.regimen,
-        patients=group,
-        variability=True,
-        seed=seed,
-        times_h=t,
-        until=f"{t[-1]} h",
-    )
+    res = simulate_course(course, group, seed, t)
     names = res.state_names
     y = res.states
     ind = individual_parameters(group, PopulationParams.load())

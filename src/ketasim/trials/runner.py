@@ -25,7 +25,7 @@ from scipy import stats
 from statsmodels.duration.survfunc import SurvfuncRight
 from statsmodels.stats.contingency_tables import mcnemar
 
-from ketasim.api import simulate
+from ketasim.api import SimulationResult, simulate
 from ketasim.pk.regimen import Regimen
 from ketasim.population import PopulationParams, PopulationSpec, sample_patients
 from ketasim.population.covariates import DIMENSIONS
@@ -212,6 +212,21 @@ class Ratings:
         return (self.scores if observed else self.expected)[key][:, i]
 
 
+def simulate_course(
+    course: Course, patients: pd.DataFrame, seed: int, grid: np.ndarray
+) -> SimulationResult:
+    """The full model for patients who share a course, with PK variability, on ``grid``."""
+    return simulate(
+        course.drug,
+        course.regimen,
+        patients=patients,
+        variability=True,
+        seed=seed,
+        times_h=grid,
+        until=f"{grid[-1]} h",
+    )
+
+
 def _simulate_group(
     spec: TrialSpec,
     patients: pd.DataFrame,
@@ -222,16 +237,7 @@ def _simulate_group(
 ) -> Ratings:
     """Simulate a group of patients (PK variability seeded by ``seed``) and rate them (rating
     error, fluctuation and dropout seeded by ``rating_seed``, default ``seed``)."""
-    res = simulate(
-        course.drug,
-        course.regimen,
-        patients=patients,
-        variability=True,
-        seed=seed,
-        times_h=grid,
-        until=f"{grid[-1]} h",
-    )
-    tc = res.timecourse
+    tc = simulate_course(course, patients, seed, grid).timecourse
     n, m = len(patients), grid.size
     expected = {}
     for col in (
