@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import numpy as np
 import typer
@@ -19,7 +19,7 @@ from rich.table import Table
 
 from ketasim.api import LAYERS, SimulationResult, simulate
 from ketasim.data import drug_names, load_drug, parameter_rows
-from ketasim.errors import DataError, KetasimInputError, SolverError
+from ketasim.errors import DataError, KetasimError, KetasimInputError, SolverError
 
 try:  # recent typer releases vendor click; older ones use click itself
     from typer._click.exceptions import ClickException
@@ -669,6 +669,264 @@ def calibrate_cmd(
     )
 
 
+evidence_app = typer.Typer(
+    help="The evidence base (DuckDB in KETASIM_HOME): studies, your own files, meta-analysis.",
+    no_args_is_help=True,
+)
+app.add_typer(evidence_app, name="evidence")
+
+
+@evidence_app.command("list")
+def evidence_list_cmd(
+    drug: Annotated[str | None, typer.Option(help="only studies with an arm of this drug")] = None,
+    route: Annotated[
+        str | None, typer.Option(help="only studies with an arm by this route")
+    ] = None,
+    diagnosis: Annotated[str | None, typer.Option(help="MDD, BDep, MDD-and-BDep, other")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="print JSON for machines")] = False,
+) -> None:
+    """List the stored studies (shipped: the review's; yours: added with `evidence add`)."""
+    from ketasim.evidence.store import EvidenceStore
+
+    store = EvidenceStore()
+    origins = store.origins()
+    studies = [
+        s
+        for s in store.studies()
+        if (drug is None or any(a.drug == drug for a in s.arms))
+        and (route is None or any(a.route == route for a in s.arms))
+        and (diagnosis is None or s.diagnosis == diagnosis)
+    ]
+    if json_out:
+        rows = [
+            {
+                "id": s.id,
+                "design": s.design,
+                "diagnosis": s.diagnosis,
+                "arms": [a.name for a in s.arms],
+                "drugs": sorted({a.drug for a in s.arms}),
+                "routes": sorted({a.route for a in s.arms if a.route}),
+                "outcomes": len(s.outcomes),
+                "origin": origins[s.id],
+            }
+            for s in studies
+        ]
+        sys.stdout.write(json.dumps(rows) + "\n")
+        return
+    table = Table(title=f"ketasim evidence ({store.path})", box=box.SIMPLE)
+    for col in ("id", "design", "diagnosis", "arms", "outcomes", "origin"):
+        table.add_column(col, overflow="fold")
+    for s in studies:
+        arms = ", ".join(a.name for a in s.arms)
+        table.add_row(s.id, s.design, s.diagnosis, arms, str(len(s.outcomes)), origins[s.id])
+    console.print(table)
+
+
+@evidence_app.command("show")
+def evidence_show_cmd(
+    study: Annotated[str, typer.Argument(help="a study id (see `evidence list`)")],
+    json_out: Annotated[bool, typer.Option("--json", help="print JSON for machines")] = False,
+) -> None:
+    """One study: design, arms and every outcome."""
+    from ketasim.evidence.schema import to_mapping
+    from ketasim.evidence.store import EvidenceStore
+
+    s = EvidenceStore().study(study)
+    if json_out:
+        sys.stdout.write(json.dumps(to_mapping(s)) + "\n")
+        return
+    console.print(f"[bold]{s.id}[/bold] ({s.source or 'no source'}): {s.design}, {s.diagnosis}")
+    if s.note:
+        console.print(s.note)
+    arms = Table(box=box.SIMPLE)
+    for col in ("arm", "drug", "route", "dose", "over", "doses", "control"):
+        arms.add_column(col)
+    for a in s.arms:
+        arms.add_row(
+            a.name,
+            a.drug,
+            a.route or "-",
+            a.dose or "-",
+            a.over or "-",
+            str(a.doses or "not reported"),
+            "yes" if a.is_control else "no",
+        )
+    console.print(arms)
+    table = Table(box=box.SIMPLE)
+    for col in ("arm", "endpoint", "time", "scale", "result", "note"):
+        table.add_column(col)
+    for o in s.outcomes:
+        if o.k is not None and o.n is not None:
+            result = f"{o.k}/{o.n} = {o.k / o.n:.2f}"
+        elif o.endpoint == "change":
+            result = f"{o.mean:g} (SD {o.sd:g}, n {o.n})"
+        else:
+            result = f"{o.estimate:g} vs {o.vs} (95 % CI {o.lo:g} to {o.hi:g})"
+        when = "-" if o.time is None else f"{o.time} after {o.after}"
+        table.add_row(o.arm, o.endpoint, when, o.scale or "-", result, o.note)
+    console.print(table)
+
+
+@evidence_app.command("add")
+def evidence_add_cmd(
+    file: Annotated[Path, typer.Argument(help="a YAML or CSV evidence file (docs/evidence.md)")],
+    replace: Annotated[
+        bool, typer.Option("--replace", help="overwrite your studies of the same id")
+    ] = False,
+) -> None:
+    """Add every study of FILE, all or none (a bad row changes nothing)."""
+    from ketasim.evidence.store import EvidenceStore
+
+    ids = EvidenceStore().add(file, replace=replace)
+    console.print(f"added {len(ids)} stud{'y' if len(ids) == 1 else 'ies'}: {', '.join(ids)}")
+
+
+@evidence_app.command("export")
+def evidence_export_cmd(
+    file: Annotated[Path, typer.Argument(help="where to write (.yaml or .csv)")],
+    origin: Annotated[str, typer.Option(help="all, shipped or user")] = "all",
+) -> None:
+    """Write the stored studies in the file schema (they can be added back as they are)."""
+    from ketasim.evidence.schema import write_file
+    from ketasim.evidence.store import SHIPPED, EvidenceStore
+
+    if origin not in ("all", "shipped", "user"):
+        raise KetasimInputError("--origin", origin, "all, shipped or user")
+    _writable(file, "FILE")
+    store = EvidenceStore()
+    origins = store.origins()
+    keep = [
+        s
+        for s in store.studies()
+        if origin == "all" or (origins[s.id] == SHIPPED) == (origin == "shipped")
+    ]
+    write_file(keep, file)
+    console.print(f"wrote {len(keep)} studies to {file}")
+
+
+@evidence_app.command("meta")
+def evidence_meta_cmd(
+    endpoint: Annotated[str, typer.Option(help="response or remission")] = "response",
+    time: Annotated[str, typer.Option(help="time after the dose, e.g. 24h or 7d")] = "24h",
+    after: Annotated[str, typer.Option(help="after the first or the final dose")] = "first",
+    measure: Annotated[
+        str, typer.Option(help="rate (treatment arms), or (odds ratio) or rd (risk difference)")
+    ] = "rate",
+    method: Annotated[
+        str, typer.Option(help="dl (DerSimonian-Laird), pm (Paule-Mandel) or fe (fixed)")
+    ] = "dl",
+    by: Annotated[
+        str | None, typer.Option(help="subgroups: diagnosis, route, drug, design or course")
+    ] = None,
+    drug: Annotated[str | None, typer.Option(help="only arms of this drug")] = None,
+    route: Annotated[str | None, typer.Option(help="only arms by this route")] = None,
+    diagnosis: Annotated[str | None, typer.Option(help="only studies of this diagnosis")] = None,
+    design: Annotated[str | None, typer.Option(help="only studies of this design")] = None,
+    course: Annotated[
+        str | None, typer.Option(help="single (one dose) or repeated (a course)")
+    ] = None,
+    predict: Annotated[
+        bool, typer.Option(help="simulate ketasim's prediction beside each study")
+    ] = True,
+    patients: Annotated[int, typer.Option(help="virtual patients per predicted study")] = 60,
+    seed: Annotated[int, typer.Option(help="seed of every random draw")] = 0,
+    workers: Annotated[int, typer.Option(help="local Dask worker processes (1: in-process)")] = 1,
+    scheduler: Annotated[
+        str | None, typer.Option(help="address of a running Dask scheduler")
+    ] = None,
+    plot: Annotated[Path | None, typer.Option(help="write the forest plot (PNG or SVG)")] = None,
+    funnel: Annotated[Path | None, typer.Option(help="write the funnel plot (PNG or SVG)")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="print JSON for machines")] = False,
+) -> None:
+    """Pool the stored outcomes (statsmodels), with ketasim's pooled virtual trials beside."""
+    from ketasim.engine.distribute import mapper
+    from ketasim.evidence.meta import meta_analysis, selected
+    from ketasim.evidence.predict import replicate_counts
+    from ketasim.evidence.store import EvidenceStore
+
+    if patients < 10:
+        raise KetasimInputError("--patients", patients, "10 or more virtual patients per study")
+    for path, name in ((plot, "--plot"), (funnel, "--funnel")):
+        if path is not None:
+            _writable(path, name)
+    store = EvidenceStore()
+    frame = store.outcomes()
+    filters = {"drug": drug, "route": route, "diagnosis": diagnosis, "design": design}
+    filters["course"] = course
+
+    def analyse(replicates: Any = None) -> Any:
+        return meta_analysis(
+            frame,
+            endpoint,
+            time,
+            after,
+            measure=measure,
+            method=method,
+            by=by,
+            filters=filters,
+            replicates=replicates,
+        )
+
+    analyse()  # checks every option before anything is simulated
+    replicates = None
+    if predict:
+        err = Console(stderr=True)
+        with mapper(scheduler, workers) as run_map:
+            replicates = replicate_counts(
+                selected(frame, endpoint, time, after, filters, measure),
+                patients=patients,
+                seed=seed,
+                mapper=run_map,
+                store=store,
+                progress=None if json_out else lambda m: err.print(f"[dim]{m}[/dim]"),
+            )
+    result = analyse(replicates)
+    if plot is not None:
+        from ketasim.report.evidence import forest_plot
+
+        forest_plot(result, plot)
+    if funnel is not None:
+        from ketasim.report.evidence import funnel_plot
+
+        funnel_plot(result, funnel)
+    if json_out:
+        sys.stdout.write(json.dumps(result.to_json()) + "\n")
+        return
+    _print_meta(result)
+
+
+def _print_meta(result: Any) -> None:
+    title = f"{result.endpoint} ({result.measure}) at {result.time} after the {result.after} dose"
+    table = Table(title=title, box=box.SIMPLE)
+    for col in ("study", "arm", "counts", "observed (95 % CI)", "ketasim (95 % PI)", "weight"):
+        table.add_column(col)
+
+    def est(e: Any) -> str:
+        return "-" if e is None else f"{e.estimate:.2f} ({e.lo:.2f} to {e.hi:.2f})"
+
+    for s in result.studies:
+        counts = f"{s.k}/{s.n}" if s.k0 is None else f"{s.k}/{s.n} vs {s.k0:g}/{s.n0:g}"
+        table.add_row(
+            s.study, s.arm, counts, est(s.observed), est(s.predicted), f"{s.weight_re:.2f}"
+        )
+    table.add_row("pooled", result.method, "", est(result.pooled), est(result.predicted), "1.00")
+    console.print(table)
+    console.print(
+        f"k = {result.k_studies}; I² = {100 * result.i2:.0f} %; τ² = {result.tau2:.3f}; "
+        f"Q = {result.q:.2f} (p = {result.q_p:.3f}); fixed effect {est(result.fixed)}"
+    )
+    for study, reason in result.excluded:
+        console.print(f"not pooled: {study} ({reason})")
+    if result.by is not None:
+        for level, g in result.subgroups.items():
+            console.print(f"{result.by} = {level}: k = {g.k_studies}, pooled {est(g.pooled)}")
+        t = result.subgroup_test
+        if t:
+            console.print(
+                f"subgroup difference: Q = {t['q']:.2f}, df = {t['df']:.0f}, p = {t['p']:.3f}"
+            )
+
+
 @app.command("demo")
 def demo_cmd() -> None:
     """The standard 0.5 mg/kg racemic ketamine infusion over 40 min in a 70 kg adult."""
@@ -713,7 +971,7 @@ def main(argv: list[str] | None = None) -> int:
         if message:  # no message: the help was printed because no command was given
             err.print(f"error: {message}", markup=False)
         return 2
-    except SolverError as exc:
+    except (SolverError, KetasimError) as exc:
         err.print(f"error: {exc}", markup=False)
         return 1
     except Abort:

@@ -33,6 +33,10 @@ def test_every_source_key_is_cited_in_sources_md() -> None:
     keys |= {c["source"] for c in pop["covariates"].values()}
     keys |= {p.source for sec in population_parameters().values() for p in sec.values()}
     keys |= {spec.source for spec in study_specs().values()}
+    from ketasim.evidence.schema import read_file
+    from ketasim.evidence.store import shipped_files
+
+    keys |= {s.source for f in shipped_files() for s in read_file(f)}
     # a calibrated value cites the calibration run, recorded in data/calibrated/human.yaml
     keys = {k for k in keys if not k.startswith("ketasim-calibrate-")}
     missing = sorted(k for k in keys if not re.search(rf"`{re.escape(k)}`", sources))

@@ -158,6 +158,36 @@ def reproduce(
     return rows, _summary(rows, extras)
 
 
+def rate_draws(
+    requests: Iterable[tuple[str, str, str]],
+    patients_per_study: int = 60,
+    seed: int = 0,
+    mapper: Callable[..., Iterable[Any]] = map,
+) -> tuple[dict[tuple[str, str, str], np.ndarray], np.ndarray]:
+    """Expected rates under posterior draws, for (study, arm, endpoint) of shipped specs.
+
+    Returns the rates per request (one per draw, :data:`DRAWS` draws) and the between-study
+    random-effect SD of each draw; a trial of size n then observes
+    ``k ~ Binomial(n, expit(logit p + u))`` with ``u ~ N(0, tau^2)``, as in :func:`reproduce`.
+    """
+    wanted = list(dict.fromkeys(requests))
+    specs = study_specs()
+    names = sorted({study for study, _, _ in wanted})
+    unknown = [n for n in names if n not in specs]
+    if unknown:
+        raise KeyError(f"no shipped trial spec for {', '.join(unknown)}")
+    values, taus = posterior_values(DRAWS, seed)
+    cohorts = build_cohorts([specs[n] for n in names], patients_per_study, seed, mapper)
+    out: dict[tuple[str, str, str], np.ndarray] = {}
+    for name in names:
+        cohort = cohorts[name]
+        means = [cohort.expected(v) for v in values]
+        for study, arm, endpoint in wanted:
+            if study == name:
+                out[(study, arm, endpoint)] = np.array([m[(arm, endpoint)] for m in means])
+    return out, np.array(taus)
+
+
 def _rate_row(
     spec: TrialSpec, c: Cell, p: np.ndarray, taus: np.ndarray, rng: np.random.Generator
 ) -> Row:
@@ -357,4 +387,4 @@ def summary_stats(rows: list[Row]) -> dict[str, float]:
     }
 
 
-__all__ = ["Row", "posterior_values", "reproduce", "summary_stats"]
+__all__ = ["Row", "posterior_values", "rate_draws", "reproduce", "summary_stats"]

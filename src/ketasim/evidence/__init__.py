@@ -1,0 +1,1 @@
+"""The evidence base: published and users' studies in DuckDB, pooled, with predictions."""
