@@ -323,29 +323,98 @@ def params_cmd(
 
 @app.command("bench")
 def bench_cmd(
+    patients: Annotated[int, typer.Option(help="virtual patients with variability")] = 1000,
+    days: Annotated[float, typer.Option(help="days simulated after one 0.5 mg/kg infusion")] = 14,
+    baseline_patients: Annotated[
+        int, typer.Option(help="patients the patient-by-patient baselines are timed on")
+    ] = 100,
+    rtol: Annotated[float, typer.Option(help="relative tolerance of every solver")] = 1e-6,
+    atol: Annotated[float, typer.Option(help="absolute tolerance of every solver")] = 1e-9,
+    seed: Annotated[int, typer.Option(help="seed of the variability")] = 0,
+    workers: Annotated[int, typer.Option(help="local Dask worker processes (1: in-process)")] = 1,
+    scheduler: Annotated[
+        str | None, typer.Option(help="address of a running Dask scheduler")
+    ] = None,
+    engine_batches: Annotated[
+        bool, typer.Option(help="instead: the engine alone for 1 to 1000 patients, as ratios")
+    ] = False,
     json_out: Annotated[bool, typer.Option("--json", help="print JSON for machines")] = False,
 ) -> None:
-    """Time the engine for 1 to 1000 patients, as ratios to one patient in the same run."""
+    """Time the full model for N patients against libRoadRunner (exported SBML, CVODE) and
+    SciPy's solve_ivp, both patient by patient (docs/performance.md gives the protocol)."""
     from dataclasses import asdict
 
-    from ketasim.bench import run_engine_benchmark
+    if engine_batches:
+        from ketasim.bench import run_engine_benchmark
 
-    results = run_engine_benchmark()
-    if json_out:
-        sys.stdout.write(json.dumps([asdict(r) for r in results]) + "\n")
+        results = run_engine_benchmark()
+        if json_out:
+            sys.stdout.write(json.dumps([asdict(r) for r in results]) + "\n")
+            return
+        table = Table(title="engine benchmark (baseline: 1 patient)")
+        for col in ("case", "patients", "seconds", "x baseline", "per patient"):
+            table.add_column(col, justify="right")
+        for r in results:
+            table.add_row(
+                r.case,
+                str(r.n_patients),
+                f"{r.seconds:.3f}",
+                f"{r.ratio_to_baseline:.2f}",
+                f"{r.per_patient_ratio:.4f}",
+            )
+        console.print(table)
         return
-    table = Table(title="engine benchmark (baseline: 1 patient)")
-    for col in ("case", "patients", "seconds", "x baseline", "per patient"):
-        table.add_column(col, justify="right")
-    for r in results:
-        table.add_row(
-            r.case,
-            str(r.n_patients),
-            f"{r.seconds:.3f}",
-            f"{r.ratio_to_baseline:.2f}",
-            f"{r.per_patient_ratio:.4f}",
+    from ketasim.bench import run_model_benchmark
+    from ketasim.engine.distribute import mapper
+
+    if patients < 1 or patients > 10_000_000:
+        raise KetasimInputError("--patients", patients, "1 to 10,000,000 virtual patients")
+    if not 0 < days <= 365:
+        raise KetasimInputError("--days", days, "more than 0 and at most 365 days")
+    if baseline_patients < 1:
+        raise KetasimInputError("--baseline-patients", baseline_patients, "1 or more")
+    for value, name in ((rtol, "--rtol"), (atol, "--atol")):
+        if not 0 < value < 1:
+            raise KetasimInputError(name, value, "a tolerance between 0 and 1")
+    with mapper(scheduler, workers) as run_map:
+        res = run_model_benchmark(
+            patients,
+            days,
+            baseline_patients=baseline_patients,
+            rtol=rtol,
+            atol=atol,
+            seed=seed,
+            mapper=run_map,
+            workers=workers,
         )
+    doc = res.to_json()
+    if json_out:
+        sys.stdout.write(json.dumps(doc) + "\n")
+        return
+    table = Table(title=f"ketasim bench: {patients} patients, {days:g} days", box=box.SIMPLE)
+    for col in ("engine", "seconds", "patients/s", "ketasim speed-up"):
+        table.add_column(col, justify="right")
+    table.add_row(
+        "ketasim (batched)", f"{res.ketasim_s:.2f}", f"{patients / res.ketasim_s:.1f}", "1"
+    )
+    table.add_row(
+        "libRoadRunner (per patient)",
+        f"{res.roadrunner_s:.2f}",
+        f"{patients / res.roadrunner_s:.1f}",
+        f"{res.speedup_vs_roadrunner:.2f}",
+    )
+    table.add_row(
+        "SciPy solve_ivp (per patient)",
+        f"{res.scipy_s:.2f}",
+        f"{patients / res.scipy_s:.1f}",
+        f"{res.speedup_vs_scipy:.2f}",
+    )
     console.print(table)
+    console.print(
+        f"baselines timed on {res.baseline_patients} patients and scaled to {patients}; "
+        f"SBML load and compile {res.roadrunner_load_s:.2f} s (apart); max relative difference "
+        f"ketasim vs libRoadRunner {res.max_rel_diff:.2g}; peak RSS {res.peak_rss_mb:.0f} MB"
+    )
 
 
 experiment_app = typer.Typer(
@@ -667,6 +736,72 @@ def calibrate_cmd(
         f"Pearson chi-square {g['pearson_chi2']:.1f} on {g['dof']:.0f} df "
         f"(p = {g['p_value']:.3f}); written to {target}"
     )
+
+
+export_app = typer.Typer(
+    help="Export the model: SBML Level 3 for libRoadRunner, COPASI and other tools.",
+    no_args_is_help=True,
+)
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("sbml")
+def export_sbml_cmd(
+    drug: Annotated[str | None, typer.Option(help="Library drug, e.g. ketamine-racemic")] = None,
+    route: Annotated[
+        str, typer.Option(help="iv-infusion, iv-bolus, intramuscular, ...")
+    ] = "iv-infusion",
+    dose: Annotated[str | None, typer.Option(help="'0.5 mg/kg' or '50 mg'")] = None,
+    over: Annotated[str | None, typer.Option(help="infusion or push duration, '40 min'")] = None,
+    every: Annotated[str | None, typer.Option(help="dosing interval, '2 d'")] = None,
+    count: Annotated[str | None, typer.Option(help="number of doses with --every")] = None,
+    schedule: Annotated[str | None, typer.Option(help="dose times, '0 d, 2 d, 4 d'")] = None,
+    rates: Annotated[
+        str | None, typer.Option(help="rate steps, '0.28 mg/kg/h for 1 h, 0.57 mg/kg/h for 1 h'")
+    ] = None,
+    species: Annotated[str, typer.Option(help="human, mouse or rat")] = "human",
+    weight: Annotated[str | None, typer.Option(help="body weight, '70 kg'")] = None,
+    patient: Annotated[
+        Path | None, typer.Option(help="a virtual patient (CSV or YAML row, docs/sbml.md)")
+    ] = None,
+    variability: Annotated[bool, typer.Option(help="draw this patient's PK factors")] = False,
+    seed: Annotated[str, typer.Option(help="seed of the variability")] = "0",
+    bioavailability: Annotated[
+        list[str] | None, typer.Option(help="ROUTE=READING, a published F reading")
+    ] = None,
+    allow_anesthetic: Annotated[bool, typer.Option(help="allow anaesthetic doses")] = False,
+    output: Annotated[Path | None, typer.Option(help="write here instead of stdout")] = None,
+) -> None:
+    """The full model (PK to rating scales) for one patient and regimen as SBML Level 3,
+    with units, each parameter's source and the doses as events (docs/sbml.md)."""
+    from ketasim.io.sbml import export_sbml_for
+
+    if drug is None:
+        raise KetasimInputError("--drug", None, f"one of: {', '.join(drug_names())}")
+    if weight is not None and patient is not None:
+        raise KetasimInputError("--weight", weight, "either --weight or --patient (it has one)")
+    xml = export_sbml_for(
+        drug,
+        dose=dose,
+        route=route,
+        over=over,
+        every=every,
+        count=_int(count, "--count", 1),
+        schedule=[s.strip() for s in schedule.split(",")] if schedule is not None else None,
+        rates=_rates(rates) if rates else None,
+        species=species,
+        weight=weight,
+        patient=patient,
+        variability=variability,
+        seed=_int(seed, "--seed", 0) or 0,
+        bioavailability=_readings(bioavailability),
+        allow_anesthetic=allow_anesthetic,
+    )
+    if output is not None:
+        _writable(output, "--output")
+        output.write_text(xml, encoding="utf-8")
+    else:
+        sys.stdout.write(xml)
 
 
 evidence_app = typer.Typer(

@@ -517,8 +517,11 @@ class ChainSystem:
             out.append(pk[..., i] * kp / mw)
         return out
 
-    def layer_values(self, y: np.ndarray) -> dict[str, np.ndarray]:
-        """Every intermediate quantity of the chain for states ``y`` (any leading shape)."""
+    def layer_values(self, y: np.ndarray, outputs: bool = True) -> dict[str, np.ndarray]:
+        """Every intermediate quantity of the chain for states ``y`` (any leading shape).
+
+        ``outputs=False`` leaves out what only the outputs need (rating-scale scores, the
+        forced-swim readout, TrkB and GSK-3 activity): the right-hand side's fast path."""
         o = self._offsets()
         pk, rest = y[..., o["pk"]], y[..., o["rest"]]
         m = self._mech(y.ndim - 1)
@@ -573,13 +576,14 @@ class ChainSystem:
         cp = m.cascade_perturbations
         for i, name in enumerate(signalling_layer.STATES):
             out[name] = sig[..., i]
-        ix = signalling_layer.STATES.index
-        out["trkb_active"] = signalling_layer.trkb_activation(
-            sig[..., ix("bdnf_release")], m.signalling
-        )
-        out["gsk3_active"] = signalling_layer.gsk3_activity(
-            sig[..., ix("akt_active")], m.signalling, cp
-        )
+        if outputs:
+            ix = signalling_layer.STATES.index
+            out["trkb_active"] = signalling_layer.trkb_activation(
+                sig[..., ix("bdnf_release")], m.signalling
+            )
+            out["gsk3_active"] = signalling_layer.gsk3_activity(
+                sig[..., ix("akt_active")], m.signalling, cp
+            )
         out["potentiation"] = potentiation(sig, m.signalling, cp)
         out["synaptic_drive"] = synaptic_drive(sig, m.signalling, cp)
         for i, name in enumerate(synapse_layer.STATES):
@@ -593,6 +597,8 @@ class ChainSystem:
             out[f"severity_{d}"] = v
         out["fast_drive"] = sym[..., len(symptoms_layer.DIMENSIONS)]
         out["placebo_effect"] = sym[..., len(symptoms_layer.DIMENSIONS) + 3]
+        if not outputs:
+            return out
         for name, score in scale_scores(severity).items():
             out[f"score_{name}"] = score
         if m.fst_immobility_s is not None:
@@ -608,7 +614,7 @@ class ChainSystem:
         out = np.empty_like(y)
         pk = y[:, o["pk"]]
         out[:, o["pk"]] = np.einsum("pij,pj->pi", self.K, pk) + u[:, o["pk"]]
-        v = self.layer_values(y)
+        v = self.layer_values(y, outputs=False)
         if self.blockers:
             c = self.concentrations_um(pk)
             out[:, o["rest"]] = rest_block_rates(

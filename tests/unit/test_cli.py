@@ -200,3 +200,49 @@ def test_trial_run_cli_json_and_errors(capsys: pytest.CaptureFixture[str], tmp_p
     assert "endpoints" in err
     assert err.count("\n") == 1
     assert main(["trial", "run", str(tmp_path / "missing.yaml")]) == 2
+
+
+def test_export_sbml_writes_a_valid_document(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import libsbml
+
+    out = tmp_path / "model.xml"
+    code, _, err = _run(
+        [
+            "export",
+            "sbml",
+            "--drug",
+            "ketamine-racemic",
+            "--dose",
+            "0.5 mg/kg",
+            "--over",
+            "40 min",
+            "--output",
+            str(out),
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    doc = libsbml.readSBMLFromString(out.read_text())
+    assert doc.getNumErrors(libsbml.LIBSBML_SEV_ERROR) == 0
+    model = doc.getModel()
+    assert (doc.getLevel(), doc.getVersion()) == (3, 2)
+    assert model.getNumEvents() >= 2  # the infusion switched on and off
+    assert model.getNumRules() > 20
+    code, out_text, err = _run(
+        ["export", "sbml", "--drug", "esketamine", "--route", "intranasal", "--dose", "56 mg"],
+        capsys,
+    )
+    assert code == 0, err
+    assert out_text.startswith("<?xml")
+
+
+def test_export_sbml_bad_input_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _run(
+        ["export", "sbml", "--drug", "ketamine-racemic", "--dose", "5 mg/kg", "--over", "40 min"],
+        capsys,
+    )
+    assert code == 2
+    assert err.startswith("error: dose:")
+    assert "--allow-anesthetic" in err

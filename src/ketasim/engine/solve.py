@@ -14,7 +14,10 @@ breakpoint time are taken before the bolus given then (the NONMEM convention).
 Patients in one batch share the solver's step-size control, so a patient's numbers depend on
 its batch-mates within the solver tolerance. :func:`integrate` therefore cuts the patients
 into chunks of a fixed size (``SolveOptions.chunk_size``) set by the job, never by the number
-of workers.
+of workers. It also runs BLAS single-threaded (threadpoolctl): a multithreaded BLAS sums in an
+order that depends on its thread count, and Dask's workers run BLAS on one thread, so without
+this a chunk solved in the main process and the same chunk solved on a worker differed in the
+sixth digit.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from typing import Literal, Protocol
 import numpy as np
 from scipy import sparse
 from scipy.integrate import solve_ivp
+from threadpoolctl import threadpool_limits
 
 from ketasim.errors import SolverError
 
@@ -175,10 +179,12 @@ def integrate(
     n_pat, n_states = y0.shape
     merged = _merge(breakpoints, n_pat, n_states)
     out = np.empty((n_pat, t_out.size, n_states))
-    for start in range(0, n_pat, opts.chunk_size):
-        rows = np.arange(start, min(start + opts.chunk_size, n_pat))
-        sub = system.subset(rows) if rows.size != n_pat else system
-        out[rows] = _integrate_chunk(sub, y0[rows], [_chunk(b, rows) for b in merged], t_out, opts)
+    with threadpool_limits(limits=1, user_api="blas"):
+        for start in range(0, n_pat, opts.chunk_size):
+            rows = np.arange(start, min(start + opts.chunk_size, n_pat))
+            sub = system.subset(rows) if rows.size != n_pat else system
+            chunk = [_chunk(b, rows) for b in merged]
+            out[rows] = _integrate_chunk(sub, y0[rows], chunk, t_out, opts)
     return out
 
 
