@@ -1,0 +1,1 @@
+"""The web service and page (FastAPI; Plotly served from the installed package)."""
