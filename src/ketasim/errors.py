@@ -41,7 +41,9 @@ class KetasimInputError(KetasimError, ValueError):
         self.field = field
         self.value = value
         self.allowed = allowed
-        super().__init__(f"{field}: got {value!r}; {allowed}")
+        # one line, whatever a user typed into a field name or a value
+        message = f"{field}: got {value!r}; {allowed}"
+        super().__init__(message.replace("\r", "\\r").replace("\n", "\\n"))
 
 
 class UnitError(KetasimInputError):

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ketasim.errors import KetasimInputError
 from ketasim.pk.routes import ROUTES
 from ketasim.symptoms.scales import SCALES
-from ketasim.units import parse_time_h
+from ketasim.units import parse_dose, parse_time_h
 
 #: Drugs whose arms are comparators unless an arm says otherwise.
 CONTROLS = frozenset({"saline", "midazolam", "placebo"})
@@ -74,6 +74,33 @@ class Arm(_Record):
     def _drug(cls, v: str) -> str:
         return _slug(v, "drug name")
 
+    @field_validator("route", "dose", "over", mode="before")
+    @classmethod
+    def _blank(cls, v: object) -> object:
+        return None if isinstance(v, str) and not v.strip() else v
+
+    @field_validator("dose")
+    @classmethod
+    def _dose(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                parse_dose(v, "dose")
+            except KetasimInputError as exc:
+                raise ValueError("a dose in mg or mg/kg, e.g. '0.5 mg/kg' or '50 mg'") from exc
+        return v
+
+    @field_validator("over")
+    @classmethod
+    def _over(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                hours = parse_time_h(v, "over")
+            except KetasimInputError as exc:
+                raise ValueError("a duration, e.g. '40 min'") from exc
+            if not 0 <= hours <= 24 * 7:
+                raise ValueError("a duration between 0 and 7 days")
+        return v
+
     @field_validator("route")
     @classmethod
     def _route(cls, v: str | None) -> str | None:
@@ -104,6 +131,11 @@ class Outcome(_Record):
     lo: float | None = None
     hi: float | None = None
     note: str = ""
+
+    @field_validator("time", "scale", "vs", mode="before")
+    @classmethod
+    def _blank(cls, v: object) -> object:
+        return None if isinstance(v, str) and not v.strip() else v
 
     @field_validator("time")
     @classmethod
