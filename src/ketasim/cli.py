@@ -7,6 +7,7 @@ stderr and exit status 2; a traceback here is a bug.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,6 +21,7 @@ from rich.table import Table
 from ketasim.api import LAYERS, SimulationResult, simulate
 from ketasim.data import drug_names, load_drug, parameter_rows
 from ketasim.errors import DataError, KetasimError, KetasimInputError, SolverError
+from ketasim.units import parse_time_h
 
 try:  # recent typer releases vendor click; older ones use click itself
     from typer._click.exceptions import ClickException
@@ -36,6 +38,40 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console()
+
+#: What one command may ask for: (environment variable that raises it, default).
+LIMITS: dict[str, tuple[str, float]] = {
+    "patients": ("KETASIM_MAX_PATIENTS", 1_000_000),
+    "replicates": ("KETASIM_MAX_REPLICATES", 10_000),
+    "days": ("KETASIM_MAX_DAYS", 3650),
+}
+
+
+def _limit(kind: str) -> float:
+    env, default = LIMITS[kind]
+    text = os.environ.get(env)
+    if text is None:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise KetasimInputError(env, text, "a positive number") from None
+    if not value > 0:
+        raise KetasimInputError(env, text, "a positive number")
+    return value
+
+
+def _within(field: str, value: float, kind: str, unit: str, shown: object = None) -> None:
+    """Refuse ``value`` above the command-line limit of ``kind``, saying how to raise it
+    (``shown``: the value as the user wrote it)."""
+    bound = _limit(kind)
+    if value > bound:
+        env = LIMITS[kind][0]
+        raise KetasimInputError(
+            field,
+            value if shown is None else shown,
+            f"at most {bound:,.0f} {unit} (set {env} to raise this limit)",
+        )
 
 
 def _int(text: str | None, field: str, minimum: int = 0) -> int | None:
@@ -114,6 +150,8 @@ def simulate_cmd(
         raise KetasimInputError("--drug", None, f"one of: {', '.join(drug_names())}")
     layers = _layers(show)
     n_patients = _int(patients, "--patients", 1) or 1
+    _within("--patients", n_patients, "patients", "patients")
+    _within("--until", parse_time_h(until, "--until") / 24.0, "days", "days", until)
     seed_value = _int(seed, "--seed", 0) or 0
     per_patient, weights_kg = None, None
     if events is not None:
@@ -367,10 +405,12 @@ def bench_cmd(
     from ketasim.bench import run_model_benchmark
     from ketasim.engine.distribute import mapper
 
-    if patients < 1 or patients > 10_000_000:
-        raise KetasimInputError("--patients", patients, "1 to 10,000,000 virtual patients")
-    if not 0 < days <= 365:
-        raise KetasimInputError("--days", days, "more than 0 and at most 365 days")
+    if patients < 1:
+        raise KetasimInputError("--patients", patients, "1 or more virtual patients")
+    _within("--patients", patients, "patients", "patients")
+    if not days > 0:
+        raise KetasimInputError("--days", days, "more than 0 days")
+    _within("--days", days, "days", "days")
     if baseline_patients < 1:
         raise KetasimInputError("--baseline-patients", baseline_patients, "1 or more")
     for value, name in ((rtol, "--rtol"), (atol, "--atol")):
@@ -515,8 +555,9 @@ def trial_run_cmd(
     replicates; per comparison the median difference and the power at 0.05."""
     from ketasim.trials import TrialSpec, run_trial
 
-    if replicates < 1 or replicates > MAX_REPLICATES:
-        raise KetasimInputError("--replicates", replicates, f"1 to {MAX_REPLICATES}")
+    if replicates < 1:
+        raise KetasimInputError("--replicates", replicates, "1 or more replicate trials")
+    _within("--replicates", replicates, "replicates", "replicate trials")
     trial = TrialSpec.from_yaml(spec)
     if json_out:
         result = run_trial(trial, replicates=replicates, seed=seed)
@@ -563,7 +604,6 @@ def trial_run_cmd(
 
 
 #: Largest number of replicate trials one command runs (raise it in code for bigger jobs).
-MAX_REPLICATES = 10_000
 
 
 def _fmt(x: float | None) -> str:
@@ -589,6 +629,7 @@ def reproduce_cmd(
 
     if patients < 10:
         raise KetasimInputError("--patients", patients, "10 or more virtual patients per study")
+    _within("--patients", patients, "patients", "patients")
     for path, name in ((report, "--report"), (plot, "--plot")):
         if path is not None:
             _writable(path, name)
@@ -680,6 +721,7 @@ def calibrate_cmd(
 
     if patients < 10:
         raise KetasimInputError("--patients", patients, "10 or more virtual patients per study")
+    _within("--patients", patients, "patients", "patients")
     target = output or calibration_path()
     if output is None:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -981,6 +1023,7 @@ def evidence_meta_cmd(
 
     if patients < 10:
         raise KetasimInputError("--patients", patients, "10 or more virtual patients per study")
+    _within("--patients", patients, "patients", "patients")
     for path, name in ((plot, "--plot"), (funnel, "--funnel")):
         if path is not None:
             _writable(path, name)

@@ -246,3 +246,25 @@ def test_export_sbml_bad_input_is_one_line(capsys: pytest.CaptureFixture[str]) -
     assert code == 2
     assert err.startswith("error: dose:")
     assert "--allow-anesthetic" in err
+
+
+def test_limits_name_the_limit_and_how_to_raise_it(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, _, err = _run([*STANDARD, "--patients", "2000000"], capsys)
+    assert code == 2
+    assert "KETASIM_MAX_PATIENTS" in err
+    assert "at most 1,000,000 patients" in err
+    monkeypatch.setenv("KETASIM_MAX_DAYS", "10")
+    code, _, err = _run([*STANDARD, "--until", "30 d"], capsys)
+    assert code == 2
+    assert err.startswith("error: --until: got '30 d'; at most 10 days (set KETASIM_MAX_DAYS")
+    monkeypatch.setenv("KETASIM_MAX_DAYS", "40")
+    code, _, err = _run([*STANDARD, "--until", "30 d"], capsys)
+    assert code == 0, err
+    monkeypatch.setenv("KETASIM_MAX_REPLICATES", "lots")
+    code, _, err = _run(
+        ["trial", "run", "examples/dose-response.yaml", "--replicates", "2"], capsys
+    )
+    assert code == 2
+    assert "KETASIM_MAX_REPLICATES: got 'lots'" in err
