@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint types contracts unit install clean bench
+.PHONY: run test lint types contracts unit install clean bench browser
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +27,16 @@ types: $(STAMP)
 contracts: $(STAMP)
 	$(BIN)/lint-imports
 
-unit: $(STAMP)
+# The page's end-to-end tests drive Debian's Chromium (tests/web/test_web_page.py). Installed
+# here when missing; in CI (CI=true) a failed install fails the run instead of skipping them.
+CHROMIUM := /usr/bin/chromium
+browser:
+	@test -x $(CHROMIUM) || { \
+	  echo "installing Debian's chromium for the page tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	  || { echo "could not install chromium: the page tests will be skipped"; test "$$CI" != true; }; }
+
+unit: $(STAMP) browser
 	$(BIN)/python -m pytest -q
 
 test: lint types contracts unit

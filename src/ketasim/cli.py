@@ -1105,6 +1105,26 @@ def _print_meta(result: Any) -> None:
             )
 
 
+@app.command("serve")
+def serve_cmd(
+    host: Annotated[
+        str, typer.Option(help="Interface to bind; another than loopback exposes the service.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port (1-65535).")] = 8000,
+    log_level: Annotated[str, typer.Option("--log-level", help="uvicorn's log level.")] = "info",
+) -> None:
+    """Start the web service and page (FastAPI; OpenAPI at /docs and /openapi.json)."""
+    if not 1 <= port <= 65535:
+        raise KetasimInputError("--port", port, "a TCP port from 1 to 65535")
+    levels = ("critical", "error", "warning", "info", "debug", "trace")
+    if log_level not in levels:
+        raise KetasimInputError("--log-level", log_level, f"one of {', '.join(levels)}")
+    from ketasim.web.app import serve
+
+    console.print(f"ketasim serve: http://{host}:{port}/ (Ctrl-C stops it)")
+    serve(host=host, port=port, log_level=log_level)
+
+
 @app.command("demo")
 def demo_cmd() -> None:
     """The standard 0.5 mg/kg racemic ketamine infusion over 40 min in a 70 kg adult."""

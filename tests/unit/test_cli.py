@@ -123,6 +123,9 @@ BAD_INPUT = [
         "route",
     ),
     ([*STANDARD, "--bogus"], "bogus"),
+    (["serve", "--port", "0"], "--port"),
+    (["serve", "--port", "70000"], "--port"),
+    (["serve", "--log-level", "loud"], "--log-level"),
 ]
 
 
