@@ -1105,6 +1105,158 @@ def _print_meta(result: Any) -> None:
             )
 
 
+scenario_app = typer.Typer(
+    help="Scenario studies: ketasim's answers to the review's open questions.",
+    no_args_is_help=True,
+)
+app.add_typer(scenario_app, name="scenario")
+
+
+@scenario_app.command("list")
+def scenario_list(
+    json_out: Annotated[bool, typer.Option("--json", help="print JSON for machines")] = False,
+) -> None:
+    """The scenario studies, with the question each answers."""
+    from ketasim.scenarios import SCENARIOS
+
+    if json_out:
+        rows = [
+            {"name": s.name, "title": s.title, "question": s.question} for s in SCENARIOS.values()
+        ]
+        sys.stdout.write(json.dumps(rows) + "\n")
+        return
+    table = Table(title="ketasim scenarios", box=box.SIMPLE)
+    for col in ("name", "title", "question"):
+        table.add_column(col)
+    for s in SCENARIOS.values():
+        table.add_row(s.name, s.title, s.question)
+    console.print(table)
+
+
+@scenario_app.command("run")
+def scenario_run(
+    name: Annotated[str, typer.Argument(help="a name from `ketasim scenario list`")],
+    report: Annotated[
+        Path | None, typer.Option(help="write the HTML report here (and its JSON beside it)")
+    ] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="print the report's JSON")] = False,
+    replicates: Annotated[
+        int, typer.Option(help="replicate trials or parameter draws behind each interval")
+    ] = 40,
+    patients: Annotated[
+        int, typer.Option(help="virtual patients per arm or cohort the scenario sizes itself")
+    ] = 200,
+    seed: Annotated[int, typer.Option(help="seed of every random draw")] = 0,
+    quick: Annotated[bool, typer.Option(help="coarser grids: a first look in seconds")] = False,
+    patient: Annotated[
+        Path | None, typer.Option(help="one-patient: the patient file (YAML)")
+    ] = None,
+    workers: Annotated[int, typer.Option(help="local Dask worker processes (1: in-process)")] = 1,
+    scheduler: Annotated[
+        str | None, typer.Option(help="address of a running Dask scheduler")
+    ] = None,
+) -> None:
+    """Run a scenario study and write its report (HTML with figures and tables, plus JSON)."""
+    from ketasim.engine.distribute import mapper
+    from ketasim.scenarios import SCENARIOS, Settings, run_scenario
+
+    if name not in SCENARIOS:
+        from ketasim.errors import UnknownNameError
+
+        raise UnknownNameError("scenario", name, tuple(SCENARIOS))
+    if replicates < 2:
+        raise KetasimInputError("--replicates", replicates, "2 or more")
+    _within("--replicates", replicates, "replicates", "replicate trials")
+    if patients < 10:
+        raise KetasimInputError("--patients", patients, "10 or more virtual patients")
+    _within("--patients", patients, "patients", "patients")
+    if workers < 1:
+        raise KetasimInputError("--workers", workers, "1 or more worker processes")
+    if report is not None:
+        _writable(report, "--report")
+    if patient is not None and not patient.is_file():
+        raise KetasimInputError("--patient", str(patient), "an existing patient file (YAML)")
+    err = Console(stderr=True)
+    with mapper(scheduler, workers) as run_map:
+        settings = Settings(
+            replicates=replicates,
+            patients=patients,
+            seed=seed,
+            quick=quick,
+            patient=patient,
+            run_map=run_map,
+        )
+        if not json_out:
+            err.print(f"[dim]running {name} ({replicates} replicates, seed {seed})[/dim]")
+        result = run_scenario(name, settings)
+    if report is not None:
+        html_path, json_path = result.write(report)
+        if not json_out:
+            console.print(f"wrote {html_path} and {json_path}")
+    if json_out:
+        sys.stdout.write(json.dumps(result.to_json()) + "\n")
+        return
+    table = Table(title=result.title, box=box.SIMPLE)
+    table.add_column("headline")
+    table.add_column("value")
+    from ketasim.report.document import text_of
+
+    for key, value in result.headline.items():
+        table.add_row(key.replace("_", " "), text_of(value))
+    console.print(table)
+    for caveat in result.caveats:
+        console.print(f"[dim]- {caveat}[/dim]")
+
+
+@app.command("predict")
+def predict_cmd(
+    patient: Annotated[Path, typer.Option(help="the patient file (YAML): docs/scenarios.md")],
+    drug: Annotated[str, typer.Option(help="drug from the library")] = "ketamine-racemic",
+    dose: Annotated[str, typer.Option(help="dose per administration")] = "0.5 mg/kg",
+    route: Annotated[str, typer.Option(help="route of administration")] = "iv-infusion",
+    over: Annotated[str | None, typer.Option(help="infusion duration")] = "40 min",
+    draws: Annotated[int, typer.Option(help="posterior draws of the calibrated parameters")] = 40,
+    seed: Annotated[int, typer.Option(help="seed of every random draw")] = 0,
+    plot: Annotated[Path | None, typer.Option(help="write the trajectory figure (PNG)")] = None,
+    report: Annotated[Path | None, typer.Option(help="write an HTML report (and JSON)")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="print JSON for machines")] = False,
+) -> None:
+    """One patient's predicted course and probability of response at 230 min, 24 h and
+    1 week, with an interval from the calibrated parameters' uncertainty. A research
+    estimate, not clinical advice."""
+    from ketasim.scenarios.one_patient import PatientFile, predict_patient
+
+    if not patient.is_file():
+        raise KetasimInputError("--patient", str(patient), "an existing patient file (YAML)")
+    if draws < 2:
+        raise KetasimInputError("--draws", draws, "2 or more posterior draws")
+    _within("--replicates", draws, "replicates", "posterior draws")
+    for path, field in ((plot, "--plot"), (report, "--report")):
+        if path is not None:
+            _writable(path, field)
+    person = PatientFile.from_yaml(patient)
+    result = predict_patient(
+        person, drug=drug, dose=dose, route=route, over=over, draws=draws, seed=seed
+    )
+    if plot is not None:
+        plot.write_bytes(result.figures[0].png)
+    if report is not None:
+        result.write(report)
+    if json_out:
+        sys.stdout.write(json.dumps(result.to_json()) + "\n")
+        return
+    table = Table(title=result.title, box=box.SIMPLE)
+    table.add_column("headline")
+    table.add_column("value")
+    from ketasim.report.document import text_of
+
+    for key, value in result.headline.items():
+        table.add_row(key.replace("_", " "), text_of(value))
+    console.print(table)
+    for caveat in result.caveats:
+        console.print(f"[dim]- {caveat}[/dim]")
+
+
 @app.command("serve")
 def serve_cmd(
     host: Annotated[
