@@ -422,3 +422,35 @@ def test_docs_web_md_names_every_endpoint_and_limit() -> None:
 def test_spec_that_is_not_a_trial_is_422(client: TestClient, text: str) -> None:
     item = _error(client.post("/api/trials", json={"spec_yaml": text}))
     assert item["field"].startswith("spec_yaml")
+
+
+# --- found by schemathesis (tests/web/test_web_schema.py) -----------------------------------
+
+
+def test_an_unreadable_body_is_a_422_naming_the_body(client: TestClient) -> None:
+    r = client.post(
+        "/api/simulate", content=b"\x80{not json", headers={"Content-Type": "application/json"}
+    )
+    assert r.status_code == 422
+    (item,) = r.json()["detail"]
+    assert item["field"] == "body"
+    assert item["msg"].startswith("body: got an unreadable request body")
+
+
+def test_method_not_allowed_lists_every_method_of_the_path(client: TestClient) -> None:
+    assert client.options("/api/trials").headers["allow"] == "GET, POST"
+    assert client.options("/api/trials/upload").headers["allow"] == "POST"
+
+
+def test_a_yaml_that_is_not_a_trial_spec_is_left_out_of_the_specs(home: Path) -> None:
+    examples = home / "examples"
+    examples.mkdir()
+    (examples / "patient.yaml").write_text("age_years: 44\nweight: 82 kg\n", encoding="utf-8")
+    (examples / "broken.yaml").write_text("name: [unclosed\n", encoding="utf-8")
+    with TestClient(create_app(home, examples_dir=examples)) as c:
+        r = c.get("/api/trial-specs")
+    assert r.status_code == 200
+    names = {s["name"] for s in r.json()}
+    assert "patient" not in names
+    assert "broken" not in names
+    assert "berman-2000" in names

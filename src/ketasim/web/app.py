@@ -43,6 +43,7 @@ from typing import Annotated, Any
 import anyio
 from fastapi import FastAPI, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ketasim import __version__
 from ketasim.data.home import home_dir
@@ -147,6 +148,45 @@ def _ketasim_error(request: Request, exc: Exception) -> JSONResponse:
         kind = "a data file is invalid"
     log.error("%s: %s %s: %s", kind, request.method, request.url.path, exc)
     return JSONResponse(status_code=500, content={"detail": f"{kind}: {exc}"})
+
+
+def _http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own HTTP errors, made to keep the service's promises.
+
+    400 (a body that cannot be parsed as JSON or as a form) -> 422 naming ``body``, as every
+    other input error; 405 -> the ``Allow`` header lists every method of the path (Starlette
+    names only the first route's, and a path such as ``/api/trials`` has a GET and a POST
+    route); anything else passes through unchanged.
+    """
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400:
+        item = {
+            "type": "body_unreadable",
+            "loc": ["body"],
+            "msg": f"body: got an unreadable request body; {exc.detail} (send JSON, or the "
+            "form fields the operation documents)",
+            "field": "body",
+            "input": None,
+        }
+        return JSONResponse(status_code=422, content={"detail": [item]})
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        # routes of this very path first (``/api/trials/upload``), else templated ones
+        # (``/api/trials/{job_id}``): that is the order in which the schema documents them
+        literal: set[str] = set()
+        templated: set[str] = set()
+        for route in request.app.routes:
+            regex = getattr(route, "path_regex", None)
+            if regex is None or not regex.match(request.url.path):
+                continue
+            found = set(getattr(route, "methods", None) or ())
+            (templated if "{" in getattr(route, "path", "") else literal).update(found)
+        methods = literal or templated
+        if methods:
+            headers["Allow"] = ", ".join(sorted(methods))
+    return JSONResponse(
+        status_code=exc.status_code, content={"detail": exc.detail}, headers=headers or None
+    )
 
 
 class BodyLimit:
@@ -314,6 +354,7 @@ def create_app(
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
     app.add_exception_handler(KetasimInputError, _input_error)
     app.add_exception_handler(KetasimError, _ketasim_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
 
     synced: list[bool] = []
     evidence_lock = threading.Lock()

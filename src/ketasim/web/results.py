@@ -7,6 +7,7 @@ process and the routes share them.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable, Iterable
@@ -43,6 +44,8 @@ _SUFFIX_UNITS: tuple[tuple[str, str], ...] = (
     ("_density", "of healthy density"),
     ("_s", "s"),
 )
+
+log = logging.getLogger("ketasim.web")
 
 
 def column_unit(column: str) -> str:
@@ -233,11 +236,21 @@ def _study_folder() -> Path:
 
 
 def trial_spec_files(examples: Path | None) -> dict[str, tuple[str, Path]]:
-    """Spec files a user can pick by name: the shipped studies, then the examples."""
+    """Spec files a user can pick by name: the shipped studies, then the examples.
+
+    The examples folder also holds files that are not trial specs (a patient file, a user's
+    draft with a mistake): those are left out, never a reason for the listing to fail."""
     files = {p.stem: ("study", p) for p in sorted(_study_folder().glob("*.yaml"))}
     if examples is not None and examples.is_dir():
         for p in sorted(examples.glob("*.yaml")):
-            files.setdefault(p.stem, ("example", p))
+            if p.stem in files:
+                continue
+            try:
+                TrialSpec.from_yaml(p)
+            except KetasimInputError as exc:
+                log.info("examples: %s is not a trial spec (%s); not offered", p.name, exc)
+                continue
+            files[p.stem] = ("example", p)
     return files
 
 
