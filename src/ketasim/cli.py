@@ -1210,7 +1210,9 @@ def scenario_run(
 
 @app.command("predict")
 def predict_cmd(
-    patient: Annotated[Path, typer.Option(help="the patient file (YAML): docs/scenarios.md")],
+    patient: Annotated[
+        Path, typer.Option(help="the patient file (YAML): docs/scenarios/one-patient.md")
+    ],
     drug: Annotated[str, typer.Option(help="drug from the library")] = "ketamine-racemic",
     dose: Annotated[str, typer.Option(help="dose per administration")] = "0.5 mg/kg",
     route: Annotated[str, typer.Option(help="route of administration")] = "iv-infusion",

@@ -1,9 +1,9 @@
 """Scenario 1, dose-response: one 40-min infusion of 0.1, 0.2, 0.5 or 1.0 mg/kg racemic ketamine
 against midazolam in treatment-resistant depression.
 
-The design is the dose-finding trial the review cites (NCT01920555): about 20 patients per
-arm, HAM-D6 and MADRS at day 1 and day 3. Each replicate is a whole virtual trial of that size
-(enrolment with its inclusion threshold, rating error, dropout, the analysis); the prediction
+The design is the dose-finding trial the review cites (NCT01920555): 99 patients in arms of
+18 to 22, HAM-D6 and MADRS at day 1 and day 3. Each replicate is a whole virtual trial of that
+size (enrolment with its inclusion threshold, rating error, dropout, the analysis); the prediction
 intervals are the spread over replicate trials at the calibrated point values, and the power
 of a comparison is the share of replicates in which it is significant at 0.05.
 
@@ -30,8 +30,14 @@ from ketasim.trials.spec import TrialSpec
 
 #: Doses of the design (mg/kg racemic ketamine over 40 min).
 DOSES_MG_PER_KG: tuple[float, ...] = (0.1, 0.2, 0.5, 1.0)
-#: Patients per arm in NCT01920555 (about 20 in each of five arms).
-PER_ARM = 20
+#: Patients randomised per arm in NCT01920555 (fava-2018: 18, 20, 22, 20 and 19 of 99).
+ARM_SIZES: dict[str, int] = {
+    "ketamine-0.1": 18,
+    "ketamine-0.2": 20,
+    "ketamine-0.5": 22,
+    "ketamine-1": 20,
+    "midazolam": 19,
+}
 #: Midazolam 0.045 mg/kg over 40 min, the active placebo of murrough-2013a.
 MIDAZOLAM_DOSE = "0.045 mg/kg"
 SCALES: tuple[str, ...] = ("HAM-D6", "MADRS")
@@ -44,8 +50,8 @@ def _arm(dose: float) -> str:
     return f"ketamine-{dose:g}"
 
 
-def design(per_arm: int = PER_ARM) -> TrialSpec:
-    """The NCT01920555 design as a ketasim trial spec."""
+def design() -> TrialSpec:
+    """The NCT01920555 design as a ketasim trial spec (its arms of 18 to 22 patients)."""
     arms: list[dict[str, Any]] = [
         {
             "name": _arm(d),
@@ -86,10 +92,10 @@ def design(per_arm: int = PER_ARM) -> TrialSpec:
             "source": "NCT01920555",
             "description": "Four single doses of racemic ketamine against midazolam.",
             "population": {
-                "size": per_arm * (len(DOSES_MG_PER_KG) + 1),
+                "size": sum(ARM_SIZES.values()),
                 "inclusion": {"scale": "HAM-D6", "min": 9},
             },
-            "design": {"type": "parallel"},
+            "design": {"type": "parallel", "allocation": dict(ARM_SIZES)},
             "arms": arms,
             "scale": "HAM-D6",
             "followup": "3 d",
@@ -227,7 +233,7 @@ def _figure(spec: TrialSpec, arms: pd.DataFrame) -> Figure:
     return Figure.from_matplotlib(
         fig,
         "Dose-response",
-        "Median and 95 % range over replicate trials of about 20 patients per arm; the grey "
+        "Median and 95 % range over replicate trials of the NCT01920555 arms; the grey "
         "band is the midazolam arm.",
     )
 
@@ -249,7 +255,7 @@ def _power_figure(comps: pd.DataFrame) -> Figure:
     return Figure.from_matplotlib(
         fig,
         "Power of the design",
-        "Share of replicate trials (about 20 per arm) in which the ANCOVA of change from "
+        "Share of replicate trials (18 to 22 per arm) in which the ANCOVA of change from "
         "baseline is significant at 0.05 in ketamine's favour; dashed line: 80 %.",
     )
 
@@ -296,7 +302,7 @@ def build_report(
             "peak_sbp_mmhg": _median(arms, "midazolam", "peak_sbp"),
         },
         "doses_with_80pct_power_hamd6_day1": powered,
-        "patients_per_arm": PER_ARM,
+        "patients_per_arm": dict(ARM_SIZES),
         "replicate_trials": settings.replicates,
     }
     return Report(
@@ -305,17 +311,18 @@ def build_report(
         question=(
             "What change, response, dissociation and blood pressure do 0.1, 0.2, 0.5 and "
             "1.0 mg/kg racemic ketamine over 40 min give in treatment-resistant depression, "
-            "and how much power has the NCT01920555 design (about 20 per arm, HAM-D6 and "
+            "and how much power has the NCT01920555 design (99 patients, HAM-D6 and "
             "MADRS at day 1 and day 3) for each comparison with midazolam?"
         ),
         method=(
-            f"{settings.replicates} replicate virtual trials of the design (five arms of "
-            f"{PER_ARM}, HAM-D6 of at least 9 at screening, 5 % dropout a week with last "
-            "observation carried forward), each analysed as the trial would be (ANCOVA of "
-            "change on baseline; Fisher's exact test of response rates). Ranges are the 2.5 "
-            "and 97.5 percentiles over replicate trials at the calibrated point values; power "
-            "is the share of replicates with p < 0.05 (two-sided) and the difference in "
-            "ketamine's favour; the share significant the other way is reported beside it."
+            f"{settings.replicates} replicate virtual trials of the design (99 patients in "
+            "arms of 18 to 22 as randomised, HAM-D6 of at least 9 at screening, 5 % dropout "
+            "a week with last observation carried forward), each analysed as the trial would "
+            "be (ANCOVA of change on baseline; Fisher's exact test of response rates). "
+            "Ranges are the 2.5 and 97.5 percentiles over replicate trials at the calibrated "
+            "point values; power is the share of replicates with p < 0.05 (two-sided) and the "
+            "difference in ketamine's favour; the share significant the other way is "
+            "reported beside it."
         ),
         headline=headline,
         tables=[
@@ -338,15 +345,19 @@ def build_report(
             "response (placebo_felt_gain, calibrated on midazolam-controlled trials); an "
             "infusion of 0.1 or 0.2 mg/kg is barely felt, so the model can predict midazolam "
             "doing better than these doses. That prediction rests on the felt-placebo "
-            "mechanism, which the review's trials identify only at 0.5 mg/kg.",
+            "mechanism, which the review's trials identify only at 0.5 mg/kg. The trial itself "
+            "(fava-2018, NCT01920555) found 0.5 and 1.0 mg/kg superior to midazolam on HAM-D6 "
+            "and 0.1 mg/kg better than midazolam at day 1 before adjustment for multiple "
+            "comparisons (d = -0.82, p = 0.02, adjusted p = 0.14): the model's low-dose "
+            "prediction disagrees with it in direction.",
         ],
     )
 
 
 __all__ = [
+    "ARM_SIZES",
     "CHUNK",
     "DOSES_MG_PER_KG",
-    "PER_ARM",
     "arm_table",
     "build_report",
     "comparison_table",
