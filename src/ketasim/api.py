@@ -22,10 +22,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ketasim.data import SPECIES, load_drug
+from ketasim.data import SPECIES
+from ketasim.data.spec import Drug
 from ketasim.engine import SolveOptions, integrate
 from ketasim.errors import KetasimInputError, RegimenError, UnknownNameError
-from ketasim.model import ChainModel, Model, Perturbations, build_chain, build_model
+from ketasim.model import ChainModel, Model, Perturbations, as_drug, build_chain, build_model
 from ketasim.pk.compartments import SITES, aucs, concentrations
 from ketasim.pk.regimen import Dose, Regimen
 from ketasim.population import Individual, PopulationParams, individual_parameters
@@ -179,7 +180,7 @@ def build_regimen(
 
 
 def simulate(
-    drug: str,
+    drug: str | Drug,
     regimen: Regimen | None = None,
     *,
     dose: str | None = None,
@@ -214,7 +215,8 @@ def simulate(
     Parameters
     ----------
     drug
-        Library name (``ketamine-racemic``, ``esketamine``, ``memantine``...).
+        Library name (``ketamine-racemic``, ``esketamine``, ``memantine``...), or a drug
+        spec: a virtual compound made with :meth:`~ketasim.data.spec.Drug.replace`.
     regimen
         A :class:`~ketasim.pk.regimen.Regimen`; or build one from ``dose``, ``route``,
         ``over``, ``every``/``count``, ``schedule`` or ``rates``.
@@ -266,7 +268,7 @@ def simulate(
     -------
     SimulationResult
     """
-    load_drug(drug)  # an unknown drug is the first thing to report
+    spec = as_drug(drug)  # an unknown drug is the first thing to report
     perturbations = _perturbations(perturbations)
     if patients is not None:
         individual = individual_parameters(patients, PopulationParams.load())
@@ -285,9 +287,11 @@ def simulate(
         n_patients = len(listed)
         regimen = sum(listed[1:], listed[0])
     elif regimen is None:
-        if load_drug(drug).is_placebo and rates is None:
+        if spec.is_placebo and rates is None:
             if dose is not None and Dose(dose, route=route, over=over).amount > 0:
-                raise RegimenError("dose", dose, f"{drug} contains no drug: leave the dose out")
+                raise RegimenError(
+                    "dose", dose, f"{spec.name} contains no drug: leave the dose out"
+                )
             dose = "0 mg"  # saline: an administration without drug
         regimen = build_regimen(
             dose, route, over, every=every, count=count, schedule=schedule, rates=rates
@@ -317,7 +321,7 @@ def simulate(
         raise KetasimInputError("co_drug", co_drug, "a second drug and its regimen together")
     if co_drug is not None and not mechanism:
         raise KetasimInputError("co_drug", co_drug, "a second drug needs mechanism=True")
-    if mechanism or load_drug(drug).is_placebo:
+    if mechanism or spec.is_placebo:
         chain = build_chain(
             drug,
             species,

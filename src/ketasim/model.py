@@ -167,8 +167,14 @@ def inputs_to_breakpoints(
     return out
 
 
+def as_drug(drug: str | Drug) -> Drug:
+    """A library drug by name, or a drug spec given as it is (a virtual compound made with
+    :meth:`~ketasim.data.spec.Drug.replace`)."""
+    return drug if isinstance(drug, Drug) else load_drug(drug)
+
+
 def build_model(
-    drug_name: str,
+    drug_name: str | Drug,
     species: str,
     routes: tuple[str, ...],
     weight_kg: np.ndarray,
@@ -182,7 +188,7 @@ def build_model(
     Parameters
     ----------
     drug_name
-        A library drug (``ketasim params`` lists them).
+        A library drug (``ketasim params`` lists them), or a drug spec (a virtual compound).
     species
         ``human``, ``mouse`` or ``rat``.
     routes
@@ -196,15 +202,15 @@ def build_model(
     variability
         Draw log-normal CL, V, ka and F factors per patient (else the typical patient).
     """
-    drug = load_drug(drug_name)
+    drug = as_drug(drug_name)
     if drug.is_placebo:
         raise KetasimInputError(
             "drug",
-            drug_name,
+            drug.name,
             "saline has no pharmacokinetics; it is a comparator of the trial layer",
         )
     if species not in drug.species:
-        raise UnknownNameError(f"species (for {drug_name})", species, drug.species)
+        raise UnknownNameError(f"species (for {drug.name})", species, drug.species)
     spk = drug.species[species]
     metabolite = load_drug(drug.metabolite) if drug.metabolite else None
     structure = build_structure(drug, species, metabolite, routes)
@@ -238,6 +244,9 @@ def build_model(
 # --------------------------------------------------------------------------------------------
 
 REFERENCE_DRUG = "ketamine-racemic"  # side-effect links are anchored on racemic ketamine
+#: A pore blocker's GluN2B-site (ifenprodil-site) IC50, uM: only virtual compounds have it
+#: (``Drug.replace(glun2b_site_ic50_um=...)``), making them part channel blocker, part NAM.
+GLUN2B_SITE_KEY = "glun2b_site_ic50_um"
 EQUILIBRATION_H = 24.0 * 90  # a chronic perturbation is simulated this long before time 0
 
 Fraction = Field(default=0.0, ge=0.0, le=1.0)
@@ -254,6 +263,9 @@ class Perturbations(BaseModel):
     ``bdnf_met_alleles`` (Val66Met: 0, 1 or 2 Met alleles lower activity-dependent release).
     Symptoms: ``mu_opioid_hypothesis`` (ketamine's mu-opioid action adds to the fast drive),
     ``naltrexone`` (fraction of mu-opioid receptors antagonised).
+    Synapse: ``tolerance_off`` (the homeostatic tolerance state still integrates but acts on
+    neither the synaptic drive nor dissociation: the no-tolerance counterfactual of repeated
+    dosing; drug-free, tolerance is zero, so use it with ``chronic=False``).
 
     ``chronic`` (default): the perturbation has been in place long enough that time 0 is its
     steady state (a knockout, a genotype, lithium in the drinking water); ``False``: it starts
@@ -277,6 +289,7 @@ class Perturbations(BaseModel):
     bdnf_met_alleles: int = Field(default=0, ge=0, le=2)
     mu_opioid_hypothesis: bool = False
     naltrexone: float = Fraction
+    tolerance_off: bool = False
     rest_route: float = Field(default=1.0, ge=0.0, le=1.0)
     surge_route: float = Field(default=1.0, ge=0.0, le=1.0)
     chronic: bool = True
@@ -342,6 +355,8 @@ class Mechanism:
         pert = perturbations or Perturbations()
         receptor = ReceptorParams.from_spec(spec["receptor"])
         synapse = SynapseParams.from_spec(spec["synapse"])
+        if pert.tolerance_off:
+            synapse = replace(synapse, tolerance_gain_efficacy=0.0, tolerance_gain_dissociation=0.0)
         sym = spec["symptoms"]
         ref = load_drug(REFERENCE_DRUG)
         ref_blocker = Blocker.from_drug(ref)
@@ -761,13 +776,30 @@ def _drug_part(
                 blockers.append(met)
                 effect_index.append(offset + names.index("metabolite_effect"))
                 mws.append(met.mw_g_per_mol)
+    site = drug.pharmacology.get(GLUN2B_SITE_KEY)
+    if site is not None and parent is not None and parent.pore:
+        # a virtual compound that also binds the GluN2B (ifenprodil) site: an allosteric
+        # component on the same effect sites, its metabolite's weaker as for the pore
+        ic50_um = site.to("uM")
+        for blocker, column, mw in list(zip(blockers, effect_index, mws, strict=True)):
+            factor = 1.0 if blocker is parent else mech.receptor.metabolite_potency
+            allosteric = Blocker(
+                f"{blocker.name}_glun2b",
+                mw,
+                pore=False,
+                glun2b_ic50_um=ic50_um / factor,
+                kp_uu=blocker.kp_uu,
+            )
+            blockers.append(allosteric)
+            effect_index.append(column)
+            mws.append(mw)
     sedative = "sedation_c50_ng_per_ml" in drug.pharmacology or drug.name == "midazolam"
     sedative_index = offset + names.index("parent_effect") if sedative else None
     return blockers, effect_index, mws, sedative_index
 
 
 def build_chain(
-    drug_name: str,
+    drug_name: str | Drug,
     species: str,
     routes: tuple[str, ...],
     weight_kg: np.ndarray,
@@ -780,13 +812,14 @@ def build_chain(
     individual: Individual | None = None,
     patient_ids: np.ndarray | None = None,
 ) -> ChainModel:
-    """The full model of Figure 1 for ``drug_name`` (``saline`` has no PK, only placebo).
+    """The full model of Figure 1 for ``drug_name`` (``saline`` has no PK, only placebo), a
+    library name or a drug spec (a virtual compound).
 
     ``co_drug``: a second drug given before or with the first (its own PK states; its blockers
     compete with the first drug's at the receptor). ``individual``: virtual patients' own
     factors and baseline severities (one entry per patient; default the typical patient).
     """
-    drug = load_drug(drug_name)
+    drug = as_drug(drug_name)
     mech = Mechanism.load(species, perturbations)
     weight = np.asarray(weight_kg, dtype=float)
     n = weight.size
@@ -799,7 +832,7 @@ def build_chain(
     if not drug.is_placebo:
         models.append(
             build_model(
-                drug_name,
+                drug,
                 species,
                 routes,
                 weight,

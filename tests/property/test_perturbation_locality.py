@@ -29,6 +29,8 @@ TARGETS: dict[str, tuple[Any, str]] = {
     "gsk3_knockin": (1.0, "signalling"),
     "bdnf_met_alleles": (2, "signalling"),
     "mu_opioid_hypothesis": (True, "symptoms"),
+    # tolerance acts upstream of its own (synapse) state, on the surge's AMPA drive
+    "tolerance_off": (True, "circuit"),
 }
 
 

@@ -48,3 +48,53 @@ def test_a_bad_spec_is_one_line_naming_the_field(change: dict[str, object], fiel
     message = str(info.value)
     assert field in message
     assert "\n" not in message
+
+
+def _open_label(arm: dict[str, object]) -> dict[str, object]:
+    return {
+        "name": "maintenance",
+        "population": {"size": 10},
+        "design": {"type": "open-label"},
+        "arms": [{"name": "k", "drug": "ketamine-racemic", "dose": "0.5 mg/kg", **arm}],
+        "scale": "MADRS",
+        "followup": "28 d",
+        "endpoints": [{"name": "r", "type": "response", "time": "24 h"}],
+    }
+
+
+def test_explicit_dose_times_give_induction_then_boosters() -> None:
+    at = ["0 d", "2 d", "4 d", "7 d", "9 d", "11 d", "18 d", "25 d"]
+    arm = TrialSpec.from_mapping(_open_label({"at": at})).arm("k")
+    assert arm.doses == 8  # the number of doses follows the list
+    assert [t / 24 for t in arm.dose_times_h()] == [0, 2, 4, 7, 9, 11, 18, 25]
+    assert [t for t, _ in arm.regimen(start_h=10.0).doses][-1] == 10.0 + 25 * 24
+    # a stop rule may cut the list short, as it does a schedule
+    assert len(arm.regimen(3).doses) == 3
+
+
+def test_explicit_times_leave_schedules_unchanged() -> None:
+    arm = TrialSpec.from_mapping(_open_label({"doses": 6, "schedule": "three-times-weekly"}))
+    assert arm.arm("k").at is None
+    assert [t / 24 for t in arm.arm("k").dose_times_h()] == [0, 2, 4, 7, 9, 11]
+
+
+@pytest.mark.parametrize(
+    ("arm", "words"),
+    [
+        ({"at": ["0 d", "2 d", "2 d"]}, "increase"),
+        ({"at": ["0 d", "3 d", "1 d"]}, "increase"),
+        ({"at": ["1 d", "3 d"]}, "must be 0"),
+        ({"at": ["0 d", "3 d"], "every": "3 d"}, "not both"),
+        ({"at": ["0 d", "3 d"], "schedule": "weekly"}, "not both"),
+        ({"at": ["0 d", "3 d"], "doses": 3}, "lists 2"),
+        ({"at": []}, "at least one"),
+        ({"at": ["0 d", "3 parsecs"]}, "arms.k.at"),
+    ],
+)
+def test_bad_dose_times_are_one_line(arm: dict[str, object], words: str) -> None:
+    with pytest.raises(KetasimInputError) as info:
+        TrialSpec.from_mapping(_open_label(arm))
+    message = str(info.value)
+    assert words in message
+    assert "arms.0" in message or "arms.k" in message
+    assert "\n" not in message

@@ -218,6 +218,43 @@ class Drug(Frozen):
         """True for saline: a comparator with no drug."""
         return not self.species
 
+    def replace(self, name: str | None = None, /, **values: float | None) -> Drug:
+        """A new drug with changed receptor pharmacology (the PK is left as it is).
+
+        ``drug.replace(ki_um=0.3)`` sets one value in the unit the file gives (or the unit
+        the name promises, :func:`unit_from_name`; ``kon`` in 1/M/s, ``koff`` in 1/s); a
+        value of ``None`` removes the parameter. Changed values are marked ``assumed`` (a
+        virtual compound). ``name`` renames the drug (default ``<name>-virtual`` when
+        anything changes).
+        """
+        ph: dict[str, Parameter] = dict(self.pharmacology)
+        for key, value in values.items():
+            if value is None:
+                ph.pop(key, None)
+                continue
+            unit = ph[key].unit if key in ph else _PHARMACOLOGY_UNITS.get(key, unit_from_name(key))
+            ph[key] = Parameter(
+                value=float(value),
+                unit=unit,
+                source="virtual",
+                kind="assumed",
+                description=f"{key} of a virtual compound based on {self.name}",
+                reason=f"virtual compound: {self.name} with receptor properties changed",
+            )
+        return self.with_pharmacology(ph, name)
+
+    def with_pharmacology(self, pharmacology: Mapping[str, Parameter], name: str | None) -> Drug:
+        """A new drug with this drug's PK and the receptor ``pharmacology`` given (``name``:
+        default ``<name>-virtual`` when the pharmacology differs)."""
+        ph = dict(pharmacology)
+        changed = ph != self.pharmacology
+        new_name = name if name is not None else f"{self.name}-virtual" if changed else self.name
+        return self.model_copy(update={"name": new_name, "pharmacology": ph})
+
+
+#: Units of pharmacology parameters whose names do not say them.
+_PHARMACOLOGY_UNITS: dict[str, str] = {"kon": "1/M/s", "koff": "1/s"}
+
 
 def unit_from_name(name: str) -> str:
     """The internal unit a parameter's name promises: ``*_per_h`` 1/h, ``*_h`` hours, ``*_mv``

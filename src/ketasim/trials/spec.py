@@ -27,6 +27,7 @@ infusion with ``after: final``.
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -113,8 +114,9 @@ class StopRule(_Spec):
 
 
 class Arm(_Spec):
-    """One treatment: a drug and its regimen (``doses`` on a named ``schedule``, or every
-    ``every`` ``doses`` times), with an optional stop rule and ``doses_max``."""
+    """One treatment: a drug and its regimen (``doses`` on a named ``schedule``, every
+    ``every`` ``doses`` times, or at the explicit times ``at``, e.g. an induction followed by
+    boosters), with an optional stop rule and ``doses_max``."""
 
     name: str = Field(min_length=1)
     drug: str
@@ -124,7 +126,35 @@ class Arm(_Spec):
     doses: int = Field(default=1, ge=1, le=400)
     schedule: str | None = None
     every: str | None = None
+    at: list[str] | None = None
     stop_rule: StopRule | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _doses_from_at(cls, data: Any) -> Any:
+        # an explicit list of dose times sets the number of doses unless it is given
+        if isinstance(data, dict) and data.get("at") and "doses" not in data:
+            return {**data, "doses": len(data["at"])}
+        return data
+
+    @model_validator(mode="after")
+    def _explicit_times(self) -> Arm:
+        if self.at is None:
+            return self
+        if self.every is not None or self.schedule is not None:
+            raise ValueError("give dose times 'at' or a 'schedule' or 'every', not both")
+        if not self.at:
+            raise ValueError("'at' needs at least one dose time, e.g. ['0 d', '2 d']")
+        if self.doses != len(self.at):
+            raise ValueError(f"doses = {self.doses} but 'at' lists {len(self.at)} dose times")
+        times = [_time(t, f"arms.{self.name}.at") for t in self.at]
+        if times[0] != 0.0:
+            raise ValueError(
+                f"the first dose time must be 0 (times count from it), not {self.at[0]!r}"
+            )
+        if any(b <= a for a, b in pairwise(times)):
+            raise ValueError(f"dose times must increase: {self.at}")
+        return self
 
     @field_validator("drug")
     @classmethod
@@ -146,6 +176,8 @@ class Arm(_Spec):
 
     def dose_times_h(self) -> list[float]:
         """Start times of the doses (hours from the first)."""
+        if self.at is not None:
+            return [_time(t, f"arms.{self.name}.at") for t in self.at]
         if self.every is not None:
             step = _time(self.every, f"arms.{self.name}.every")
             return [i * step for i in range(self.doses)]
