@@ -1266,8 +1266,14 @@ def serve_cmd(
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port (1-65535).")] = 8000,
     log_level: Annotated[str, typer.Option("--log-level", help="uvicorn's log level.")] = "info",
+    simulate_workers: Annotated[
+        int | None,
+        typer.Option(help="processes for simulate requests (default: one per CPU core)"),
+    ] = None,
 ) -> None:
     """Start the web service and page (FastAPI; OpenAPI at /docs and /openapi.json)."""
+    if simulate_workers is not None and simulate_workers < 1:
+        raise KetasimInputError("--simulate-workers", simulate_workers, "1 or more processes")
     if not 1 <= port <= 65535:
         raise KetasimInputError("--port", port, "a TCP port from 1 to 65535")
     levels = ("critical", "error", "warning", "info", "debug", "trace")
@@ -1276,7 +1282,7 @@ def serve_cmd(
     from ketasim.web.app import serve
 
     console.print(f"ketasim serve: http://{host}:{port}/ (Ctrl-C stops it)")
-    serve(host=host, port=port, log_level=log_level)
+    serve(host=host, port=port, log_level=log_level, simulate_workers=simulate_workers)
 
 
 @app.command("demo")

@@ -21,7 +21,22 @@ from collections.abc import Iterable
 
 
 class KetasimError(Exception):
-    """Base class of every ketasim error."""
+    """Base class of every ketasim error.
+
+    Errors survive pickling with their fields (a Dask worker or a process pool sends them
+    back to the caller): an exception is rebuilt from its message and attributes, never by
+    calling ``__init__`` with the message as if it were the first field.
+    """
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_restore, (type(self), self.args, dict(self.__dict__)))
+
+
+def _restore(cls: type[KetasimError], args: tuple[object, ...], state: dict[str, object]) -> object:
+    exc = cls.__new__(cls)
+    exc.args = args
+    exc.__dict__.update(state)
+    return exc
 
 
 class KetasimInputError(KetasimError, ValueError):

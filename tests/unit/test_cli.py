@@ -126,6 +126,7 @@ BAD_INPUT = [
     (["serve", "--port", "0"], "--port"),
     (["serve", "--port", "70000"], "--port"),
     (["serve", "--log-level", "loud"], "--log-level"),
+    (["serve", "--simulate-workers", "0"], "--simulate-workers"),
 ]
 
 

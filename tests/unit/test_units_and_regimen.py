@@ -98,3 +98,23 @@ def test_rate_steps_sum_to_the_total_dose() -> None:
 def test_invalid_regimens_are_refused(make: object, error: type[KetasimInputError]) -> None:
     with pytest.raises(error):
         make()  # type: ignore[operator]
+
+
+def test_errors_survive_pickling_with_their_fields() -> None:
+    """A Dask worker or a process pool sends errors back pickled: field, value and the
+    sentence must arrive as they left."""
+    import pickle
+
+    from ketasim.errors import KetasimInputError, SolverError, UnknownNameError
+    from ketasim.web.limits import LimitError
+
+    for exc in (
+        KetasimInputError("dose", "lots", "a quantity such as '0.5 mg/kg'"),
+        UnknownNameError("drug", "ketamin", ["ketamine-racemic", "esketamine"]),
+        LimitError("n_patients", 5000, "max_patients", "1000 patients"),
+        SolverError("the integrator failed"),
+    ):
+        back = pickle.loads(pickle.dumps(exc))
+        assert type(back) is type(exc)
+        assert str(back) == str(exc)
+        assert back.__dict__ == exc.__dict__

@@ -454,3 +454,25 @@ def test_a_yaml_that_is_not_a_trial_spec_is_left_out_of_the_specs(home: Path) ->
     assert "patient" not in names
     assert "broken" not in names
     assert "berman-2000" in names
+
+
+# --- simulate requests in a process pool (what ketasim serve uses) ---------------------------
+
+
+def test_a_process_pool_gives_the_threads_answers_and_errors(home: Path) -> None:
+    body = {"drug": "ketamine-racemic", "dose": "0.5 mg/kg", "over": "40 min", "until": "6 h"}
+    bad = {**body, "dose": "lots"}
+    with TestClient(create_app(home)) as threads:
+        expected = threads.post("/api/simulate", json=body).json()
+        expected_error = threads.post("/api/simulate", json=bad).json()
+    with TestClient(create_app(home, simulate_workers=2)) as pooled:
+        assert pooled.get("/api/limits").json()["simulate_workers"] == 2
+        got = pooled.post("/api/simulate", json=body)
+        got_error = pooled.post("/api/simulate", json=bad)
+        beyond = pooled.post("/api/simulate", json={**body, "n_patients": 5000})
+    assert got.status_code == 200
+    assert got.json() == expected
+    assert got_error.status_code == 422
+    assert got_error.json() == expected_error  # the error came back whole from the process
+    assert beyond.status_code == 422
+    assert beyond.json()["detail"][0]["limit"] == "max_patients"

@@ -28,11 +28,15 @@ A user's mistake is HTTP 422 with the field and one sentence (one exception hand
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import logging
+import multiprocessing
 import os
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from functools import cache
@@ -52,7 +56,7 @@ from ketasim.evidence.store import EvidenceStore, StoreBusyError
 from ketasim.experiments import experiment_names
 from ketasim.trials import TrialSpec
 from ketasim.web import results
-from ketasim.web.jobs import JobRecord, JobRunner, JobStore
+from ketasim.web.jobs import JobRecord, JobRunner, JobStore, watch_parent
 from ketasim.web.limits import ENV, LimitError, Limits
 from ketasim.web.models import (
     DrugInfo,
@@ -141,7 +145,7 @@ def _input_error(request: Request, exc: Exception) -> JSONResponse:
 
 def _ketasim_error(request: Request, exc: Exception) -> JSONResponse:
     """Errors that are not the user's: shipped data, the solver, a busy store."""
-    if isinstance(exc, StoreBusyError):
+    if isinstance(exc, StoreBusyError | SimulationLostError):
         return JSONResponse(status_code=503, content={"detail": str(exc)})
     kind = "the solver failed" if isinstance(exc, SolverError) else "ketasim failed"
     if isinstance(exc, DataError):
@@ -187,6 +191,67 @@ def _http_error(request: Request, exc: Exception) -> Response:
     return JSONResponse(
         status_code=exc.status_code, content={"detail": exc.detail}, headers=headers or None
     )
+
+
+class SimulationLostError(KetasimError):
+    """A simulate process died under a request (killed, out of memory): HTTP 503."""
+
+
+def _warm() -> int:
+    """Run in each simulate process once: the imports and the drug library, before requests."""
+    from ketasim.data import drug_names, load_drug
+
+    return len([load_drug(n) for n in drug_names()])
+
+
+class SimulatePool:
+    """Where simulate requests run: the service's threads (``workers`` 1, one core under the
+    GIL) or a pool of that many spawned processes (every core). Spawned, not forked: the
+    service has threads running. Started at the first request, or by :meth:`warm`.
+    """
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def _executor(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                context = multiprocessing.get_context("spawn")
+                self._pool = ProcessPoolExecutor(
+                    self.workers,
+                    mp_context=context,
+                    initializer=watch_parent,  # a killed service leaves no process behind
+                    initargs=(os.getpid(),),
+                )
+            return self._pool
+
+    def warm(self) -> None:
+        """Start the processes and load the library in each (``ketasim serve`` does it at
+        startup, so the first requests do not wait for it)."""
+        if self.workers > 1:
+            pool = self._executor()
+            for future in [pool.submit(_warm) for _ in range(self.workers)]:
+                future.result()
+
+    async def run(self, fn: Callable[..., Any], *args: Any) -> Any:
+        if self.workers <= 1:
+            return await anyio.to_thread.run_sync(fn, *args)
+        try:
+            return await asyncio.wrap_future(self._executor().submit(fn, *args))
+        except BrokenProcessPool:
+            with self._lock:
+                self._pool = None  # the next request starts a new pool
+            raise SimulationLostError(
+                "a simulation process stopped while it worked on this request; send it again"
+            ) from None
+
+    def stop(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
 
 
 class BodyLimit:
@@ -285,6 +350,7 @@ def create_app(
     max_body_bytes: int | None = None,
     job_timeout_s: float | None = None,
     job_workers: int | None = None,
+    simulate_workers: int | None = None,
     examples_dir: Path | None = None,
 ) -> FastAPI:
     """The service as a FastAPI application.
@@ -295,7 +361,7 @@ def create_app(
         The data folder (evidence store, ``jobs.sqlite``); default
         :func:`ketasim.data.home.home_dir` (``KETASIM_HOME``).
     max_patients, max_days, max_replicates, max_trial_patients, max_body_bytes, job_timeout_s,
-    job_workers
+    job_workers, simulate_workers
         Limits (:mod:`ketasim.web.limits`); None takes the environment variable, else the
         default.
     examples_dir
@@ -317,6 +383,7 @@ def create_app(
         max_body_bytes=max_body_bytes,
         job_timeout_s=job_timeout_s,
         job_workers=job_workers,
+        simulate_workers=simulate_workers,
     )
     examples = examples_dir if examples_dir is not None else default_examples()
     store = JobStore(folder / "jobs.sqlite")
@@ -326,13 +393,16 @@ def create_app(
         "create_app(job_timeout_s=...) to raise it"
     )
     runner = JobRunner(store, limits.job_workers, limits.job_timeout_s, hint)
+    simulations = SimulatePool(limits.simulate_workers)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         runner.start()
+        await anyio.to_thread.run_sync(simulations.warm)
         try:
             yield
         finally:
+            simulations.stop()
             await anyio.to_thread.run_sync(runner.stop)
 
     app = FastAPI(
@@ -401,12 +471,13 @@ def create_app(
     # --- simulate ---------------------------------------------------------------------------
 
     @app.post("/api/simulate", response_model=SimulateResponse, responses=ERRORS, tags=["simulate"])
-    def post_simulate(req: SimulateRequest) -> dict[str, Any]:
+    async def post_simulate(req: SimulateRequest) -> dict[str, Any]:
         """Follow a regimen through the cascade: concentrations, NMDA block, glutamate,
         BDNF/mTOR, spines, rating scales, CADSS and blood pressure (as ``ketasim simulate``).
         ``timecourse`` is patient 0's; with several patients ``band`` gives the 5th, 50th and
         95th percentiles at each time."""
-        return results.simulation(req, limits)
+        out: dict[str, Any] = await simulations.run(results.simulation, req, limits)
+        return out
 
     # --- trials -----------------------------------------------------------------------------
 
@@ -593,7 +664,12 @@ def create_app(
 
 
 def serve(
-    host: str = "127.0.0.1", port: int = 8000, *, home: Path | None = None, log_level: str = "info"
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    *,
+    home: Path | None = None,
+    log_level: str = "info",
+    simulate_workers: int | None = None,
 ) -> None:
     """Run the service with uvicorn until interrupted (what ``ketasim serve`` does).
 
@@ -608,6 +684,9 @@ def serve(
         The data folder (default ``KETASIM_HOME`` or the user's data folder).
     log_level
         uvicorn's log level.
+    simulate_workers
+        Processes that run simulate requests; default ``KETASIM_WEB_SIMULATE_WORKERS``, else
+        one per CPU core.
     """
     import uvicorn
 
@@ -617,7 +696,10 @@ def serve(
         loopback = host == "localhost"
     if not loopback:
         log.warning("ketasim serve binds %s: anyone who reaches it can run simulations", host)
-    uvicorn.run(create_app(home), host=host, port=port, log_level=log_level)
+    if simulate_workers is None and not os.environ.get(ENV["simulate_workers"], "").strip():
+        simulate_workers = os.cpu_count() or 1
+    app = create_app(home, simulate_workers=simulate_workers)
+    uvicorn.run(app, host=host, port=port, log_level=log_level)
 
 
 __all__ = ["BodyLimit", "create_app", "default_examples", "serve"]

@@ -213,7 +213,7 @@ INTERRUPTED = "the service stopped while this job was queued or running; submit 
 # --- the job process ---------------------------------------------------------------------------
 
 
-def _watch_parent(parent: int) -> None:
+def watch_parent(parent: int) -> None:
     """End this process when the service that started it is gone (no orphaned work)."""
 
     def watch() -> None:
@@ -222,12 +222,12 @@ def _watch_parent(parent: int) -> None:
             if os.getppid() != parent:
                 os._exit(3)
 
-    threading.Thread(target=watch, name="ketasim-job-watch", daemon=True).start()
+    threading.Thread(target=watch, name="ketasim-parent-watch", daemon=True).start()
 
 
 def run_job(db_path: str, job_id: str, parent: int) -> None:
     """The body of a job process: run the job and write its result to the record."""
-    _watch_parent(parent)
+    watch_parent(parent)
     from ketasim.errors import KetasimError
 
     store = JobStore(Path(db_path))
@@ -364,7 +364,7 @@ def _end(process: subprocess.Popen[bytes]) -> None:
         process.wait(5)
 
 
-__all__ = ["ACTIVE", "INTERRUPTED", "JobRecord", "JobRunner", "JobStore", "run_job"]
+__all__ = ["ACTIVE", "INTERRUPTED", "JobRecord", "JobRunner", "JobStore", "run_job", "watch_parent"]
 
 if __name__ == "__main__":  # the job process: DB_PATH JOB_ID SERVICE_PID
     run_job(sys.argv[1], sys.argv[2], int(sys.argv[3]))

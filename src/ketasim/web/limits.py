@@ -15,7 +15,11 @@ limit                    environment variable                default     what it
 ``max_body_bytes``       ``KETASIM_WEB_MAX_BODY_BYTES``      1000000     request body (413)
 ``job_timeout_s``        ``KETASIM_WEB_JOB_TIMEOUT_S``       1800        seconds per job
 ``job_workers``          ``KETASIM_WEB_JOB_WORKERS``         1           jobs run at once
+``simulate_workers``     ``KETASIM_WEB_SIMULATE_WORKERS``    1 [#]_      simulate processes
 =======================  ==================================  ==========  ===================
+
+.. [#] 1: simulate requests run in the service's own threads (one core, under the GIL);
+   more: in a pool of that many processes. ``ketasim serve`` uses one per CPU core.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ ENV: dict[str, str] = {
     "max_body_bytes": "KETASIM_WEB_MAX_BODY_BYTES",
     "job_timeout_s": "KETASIM_WEB_JOB_TIMEOUT_S",
     "job_workers": "KETASIM_WEB_JOB_WORKERS",
+    "simulate_workers": "KETASIM_WEB_SIMULATE_WORKERS",
 }
 
 
@@ -55,6 +60,7 @@ class LimitError(KetasimInputError):
 
     def __init__(self, field: str, value: object, limit: str, bound: str) -> None:
         self.limit = limit
+        self.bound = bound
         how = f"start the service with {ENV[limit]}=... or create_app({limit}=...) to raise it"
         super().__init__(field, value, f"at most {bound} (the service's limit {limit}; {how})")
 
@@ -70,6 +76,7 @@ class Limits:
     max_body_bytes: int = 1_000_000
     job_timeout_s: float = 1800.0
     job_workers: int = 1
+    simulate_workers: int = 1
 
     def __post_init__(self) -> None:
         for f in fields(self):

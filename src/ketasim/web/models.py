@@ -388,4 +388,5 @@ class LimitsBody(BaseModel):
     max_body_bytes: int
     job_timeout_s: float
     job_workers: int
+    simulate_workers: int = Field(description="processes that run simulate requests (1: threads)")
     environment: dict[str, str] = Field(description="the variable that sets each limit")
