@@ -76,6 +76,36 @@ def test_params_lists_every_parameter_with_source_and_kind(
     assert all(r["reason"] for r in rows if r["kind"] in ("assumed", "derived"))
 
 
+def test_scenario_list_names_the_seven_studies(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(["scenario", "list", "--json"], capsys)
+    assert code == 0
+    names = [row["name"] for row in json.loads(out)]
+    assert names == [
+        "dose-response",
+        "maintenance",
+        "routes",
+        "compound-design",
+        "subgroups",
+        "sensitivity",
+        "one-patient",
+    ]
+
+
+def test_scenario_run_writes_its_report_and_prints_its_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report = tmp_path / "one.html"
+    argv = ["scenario", "run", "one-patient", "--quick", "--replicates", "2", "--seed", "4"]
+    code, out, err = _run([*argv, "--report", str(report), "--json"], capsys)
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["scenario"] == "one-patient"
+    expected = {"replicates": 2, "patients": 200, "seed": 4, "quick": True}
+    assert {k: doc["settings"][k] for k in expected} == expected
+    assert json.loads(report.with_suffix(".json").read_text()) == doc
+    assert "research estimate" in report.read_text()
+
+
 BAD_INPUT = [
     (["simulate", "--drug", "ketamine-racemic", "--over", "40 min"], "dose"),
     (["simulate", "--drug", "ketamine-racemic", "--dose", "-5 mg", "--over", "40 min"], "dose"),
@@ -127,6 +157,12 @@ BAD_INPUT = [
     (["serve", "--port", "70000"], "--port"),
     (["serve", "--log-level", "loud"], "--log-level"),
     (["serve", "--simulate-workers", "0"], "--simulate-workers"),
+    (["scenario", "run", "dose-respons"], "scenario"),
+    (["scenario", "run", "dose-response", "--replicates", "1"], "--replicates"),
+    (["scenario", "run", "routes", "--patients", "5"], "--patients"),
+    (["scenario", "run", "routes", "--workers", "0"], "--workers"),
+    (["scenario", "run", "routes", "--report", "/no/such/folder/r.html"], "--report"),
+    (["scenario", "run", "one-patient", "--patient", "/no/such/patient.yaml"], "--patient"),
 ]
 
 
