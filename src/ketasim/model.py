@@ -252,6 +252,16 @@ EQUILIBRATION_H = 24.0 * 90  # a chronic perturbation is simulated this long bef
 Fraction = Field(default=0.0, ge=0.0, le=1.0)
 
 
+def met_mrna_targeting(loss: float, met_alleles: Any) -> Any:
+    """Share of BDNF transcripts targeted to dendrites with 0, 1 or 2 Met66 alleles.
+
+    Each allele makes half the transcripts, and a Met transcript loses ``loss`` of its
+    dendritic targeting (Chiaruttini 2009), so the share falls linearly with the allele count:
+    a Val/Met patient keeps ``1 - loss / 2`` and a Met/Met one ``1 - loss``.
+    """
+    return 1.0 - 0.5 * loss * np.asarray(met_alleles, dtype=float)
+
+
 class Perturbations(BaseModel):
     """Interventions for in-silico experiments, each acting on one layer only.
 
@@ -260,7 +270,8 @@ class Perturbations(BaseModel):
     Signalling: ``anisomycin``, ``actinomycin_d``, ``rapamycin``, ``bdnf_knockout``,
     ``eef2k_inhibitor`` (fractions inhibited), ``lithium_mm`` (brain lithium), ``valproate``
     and ``sb216763`` (fraction of GSK-3 inhibited), ``gsk3_knockin`` (S9A; Beurel 2011),
-    ``bdnf_met_alleles`` (Val66Met: 0, 1 or 2 Met alleles lower activity-dependent release).
+    ``bdnf_met_alleles`` (Val66Met: 0, 1 or 2 Met alleles lower activity-dependent release and
+    the dendritic targeting of BDNF mRNA).
     Symptoms: ``mu_opioid_hypothesis`` (ketamine's mu-opioid action adds to the fast drive),
     ``naltrexone`` (fraction of mu-opioid receptors antagonised).
     Synapse: ``tolerance_off`` (the homeostatic tolerance state still integrates but acts on
@@ -315,8 +326,8 @@ class Perturbations(BaseModel):
             exclude={"chronic"}
         )
 
-    def signalling(self, met_release_loss: float) -> SignallingPerturbations:
-        """The cascade's share of the perturbation."""
+    def signalling(self, met_release_loss: float, met_mrna_loss: float) -> SignallingPerturbations:
+        """The cascade's share of the perturbation (``met_*_loss``: per Met66 allele)."""
         return SignallingPerturbations(
             anisomycin=self.anisomycin,
             actinomycin_d=self.actinomycin_d,
@@ -328,6 +339,7 @@ class Perturbations(BaseModel):
             sb216763=self.sb216763,
             gsk3_knockin=self.gsk3_knockin,
             bdnf_release_factor=(1.0 - met_release_loss) ** self.bdnf_met_alleles,
+            mrna_targeting_factor=met_mrna_targeting(met_mrna_loss, self.bdnf_met_alleles),
             rest_route=self.rest_route,
             surge_route=self.surge_route,
         )
@@ -348,6 +360,7 @@ class Mechanism:
     cascade_perturbations: SignallingPerturbations
     fst_immobility_s: float | None = None
     met_release_loss: float = 0.0
+    met_mrna_loss: float = 0.0
 
     @classmethod
     def load(cls, species: str, perturbations: Perturbations | None = None) -> Mechanism:
@@ -377,6 +390,7 @@ class Mechanism:
         if pert.mg_mm is not None:
             receptor = replace(receptor, mg_mm=pert.mg_mm)
         met_loss = spec["signalling"]["met_allele_release_loss"].to("dimensionless")
+        met_mrna = spec["signalling"]["met_allele_mrna_targeting_loss"].to("dimensionless")
         return cls(
             receptor=receptor,
             circuit=CircuitParams.from_spec(spec["circuit"]),
@@ -386,15 +400,16 @@ class Mechanism:
             side=side,
             baseline_severity=sym["baseline_severity"].to("dimensionless"),
             perturbations=pert,
-            cascade_perturbations=pert.signalling(met_loss),
+            cascade_perturbations=pert.signalling(met_loss, met_mrna),
             fst_immobility_s=sym["fst_immobility_s"].to("s") if "fst_immobility_s" in sym else None,
             met_release_loss=met_loss,
+            met_mrna_loss=met_mrna,
         )
 
     def for_patients(self, ind: Individual) -> Mechanism:
         """The constants with each patient's own values (arrays with one entry per patient):
         clinical gains, placebo response and relapse time constant, and in the cascade the
-        Met allele's release loss and lithium or valproate comedication."""
+        Met allele's release and dendritic mRNA losses and lithium or valproate comedication."""
         s, cp = self.symptoms, self.cascade_perturbations
         symptoms = replace(
             s,
@@ -410,6 +425,8 @@ class Mechanism:
             cp,
             bdnf_release_factor=cp.bdnf_release_factor
             * (1.0 - self.met_release_loss) ** ind.met_alleles,
+            mrna_targeting_factor=cp.mrna_targeting_factor
+            * met_mrna_targeting(self.met_mrna_loss, ind.met_alleles),
             lithium_mm=np.maximum(cp.lithium_mm, ind.lithium_mm),
             valproate=1.0 - (1.0 - cp.valproate) * (1.0 - ind.valproate),
         )

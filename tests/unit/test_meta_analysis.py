@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -178,3 +180,26 @@ def test_replicates_spread_into_a_prediction_interval(frame: pd.DataFrame) -> No
     assert result.predicted is not None
     assert result.predicted.lo < 0.5 < result.predicted.hi
     assert result.predicted.estimate == pytest.approx(0.5, abs=0.03)
+
+
+def test_cached_predictions_are_keyed_by_the_model_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a changed mechanism file is a new model: its cached predictions must not be reused
+    import shutil
+
+    from ketasim.calibration.fit import study_specs
+    from ketasim.data.library import calibration_path
+    from ketasim.evidence import predict
+
+    data = calibration_path().parents[1]
+    for part in ("calibrated", "mechanism", "drugs"):
+        shutil.copytree(data / part, tmp_path / part)
+    shutil.copy(data / "population.yaml", tmp_path / "population.yaml")
+    monkeypatch.setattr(predict, "calibration_path", lambda: tmp_path / "calibrated/human.yaml")
+    spec = study_specs()["zarate-2006a"]
+    before = predict._key(spec, 120, 0)
+    assert predict._key(spec, 120, 0) == before
+    mechanism = tmp_path / "mechanism/human.yaml"
+    mechanism.write_text(mechanism.read_text() + "\n# edited\n")
+    assert predict._key(spec, 120, 0) != before

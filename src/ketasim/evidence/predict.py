@@ -6,7 +6,8 @@ Its virtual cohort is simulated with the calibrated parameters; each replicate t
 posterior parameter set (shared by all studies of the replicate), a between-study random
 effect per study, and the published number of patients (as :mod:`ketasim.calibration.reproduce`
 does). The expected rates per posterior draw are cached in the evidence store, keyed by the
-calibration, the spec and the simulation settings, so a second analysis costs no simulation.
+calibration, the mechanism, drug and population files, the spec and the simulation settings,
+so a second analysis costs no simulation.
 """
 
 from __future__ import annotations
@@ -46,6 +47,11 @@ def _key(spec: TrialSpec, patients: int, seed: int) -> str:
     h = hashlib.sha256()
     h.update(__version__.encode())
     h.update(calibration_path().read_bytes())
+    # the model the calibration was run on: a changed mechanism or drug file is a new model
+    data = calibration_path().parents[1]
+    files = [*data.glob("mechanism/*.yaml"), *data.glob("drugs/*.yaml"), data / "population.yaml"]
+    for path in sorted(files):
+        h.update(path.read_bytes())
     h.update(spec.model_dump_json().encode())
     h.update(f"{patients}:{seed}".encode())
     return "rates:" + h.hexdigest()[:24]

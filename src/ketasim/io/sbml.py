@@ -1176,6 +1176,17 @@ class _Mechanism:
             ),
             individual,
         )
+        targeting = b.param(
+            "signalling_mrna_targeting_factor",
+            cps.mrna_targeting_factor,
+            "dimensionless",
+            self.prov(
+                "signalling",
+                "met_allele_mrna_targeting_loss",
+                "1 - met_allele_mrna_targeting_loss * (Met66 alleles of this patient) / 2",
+            ),
+            individual,
+        )
         lithium = self.perturbation("lithium_mm", cps.lithium_mm, individual)
         valproate = self.perturbation("valproate", cps.valproate, individual)
         anisomycin = self.perturbation("anisomycin", cps.anisomycin)
@@ -1200,7 +1211,10 @@ class _Mechanism:
         b.add_rate(pe, f"{p('k_dephos_per_h')} * ({ek} * (1 - {pe}) * {q} - {pe})")
         actinomycin = self.perturbation("actinomycin_d", cps.actinomycin_d)
         activity = f"{_max0(self.ampa)}^{p('transcription_hill')}"
-        b.add_rate(mrna, f"({activity} * (1 - {actinomycin}) - {mrna}) / {p('tau_bdnf_mrna_h')}")
+        b.add_rate(
+            mrna,
+            f"({activity} * (1 - {actinomycin}) * {targeting} - {mrna}) / {p('tau_bdnf_mrna_h')}",
+        )
         knockout = self.perturbation("bdnf_knockout", cps.bdnf_knockout)
         synthesis = f"{k_syn} * {tr} * {_max0(mrna)} * (1 - {knockout})"
         b.add_rate(bd, f"{synthesis} - {bd} / {p('tau_bdnf_h')} - {release}")

@@ -6,13 +6,16 @@ block lowers eEF2 phosphorylation and frees local translation of dendritic BDNF 
     d eef2k/dt   = (u^h (1 - eef2k_inhibitor) - eef2k) / tau_K     u = 1 - B_rest
     d p_eef2/dt  = k_dp * (eef2k (1 - p_eef2) * q - p_eef2)          q = p0 / (1 - p0)
     translation  = (1 - p_eef2) / (1 - p0) * (1 - anisomycin)
-    d mrna/dt    = (A^x (1 - actinomycin_d) - mrna) / tau_mrna       (transcription)
+    d mrna/dt    = (A^x (1 - actinomycin_d) m_T - mrna) / tau_mrna   (transcription)
 
 BDNF transcription is activity-dependent (Ca2+/CREB; Tao 1998), so it follows the AMPA drive
 ``A`` with power ``x``: hours of cortical silence under anaesthetic block run the mRNA pool
 down, and the pool that later translation reads is smaller (the high arm of Li 2010's
 inverted U); a rapid effect reads mRNA already in dendrites, so actinomycin D given shortly
-before the drug leaves it intact (Autry 2011).
+before the drug leaves it intact (Autry 2011). ``m_T`` is the share of transcripts targeted to
+dendrites (1 in the wild type): the Val66Met Met allele impairs dendritic trafficking of BDNF
+mRNA (Chiaruttini 2009), which leaves Met/Met mice with a smaller dendritic pool, atrophic
+synapses and no synaptogenic or forced-swim response to ketamine (Liu 2012).
 
 Surge route (Duman/Moghaddam): AMPA drive ``A`` releases BDNF, which activates TrkB, Akt and
 mTORC1; Akt inhibits GSK-3 by Ser9 phosphorylation (lithium, valproate and SB216763 inhibit
@@ -76,7 +79,9 @@ class SignallingPerturbations:
     ``lithium_mm`` is the brain lithium concentration; ``valproate`` and ``sb216763`` the
     fraction of GSK-3 they inhibit; ``gsk3_knockin`` 1 makes GSK-3 insensitive to Akt (S9A);
     ``bdnf_release_factor`` scales the activity-dependent (regulated) part of release, not
-    the constitutive part (the Val66Met Met allele impairs regulated secretion; Egan 2003).
+    the constitutive part (the Val66Met Met allele impairs regulated secretion; Egan 2003);
+    ``mrna_targeting_factor`` scales the share of BDNF transcripts reaching dendrites (the Met
+    allele impairs their trafficking; Chiaruttini 2009).
     ``rest_route`` and ``surge_route`` scale how much of the drug's change of rest NMDA
     activity and of AMPA drive reaches the cascade (1 = all; 0 switches a route off).
     """
@@ -91,6 +96,7 @@ class SignallingPerturbations:
     sb216763: float = 0.0
     gsk3_knockin: float = 0.0
     bdnf_release_factor: float | np.ndarray = 1.0
+    mrna_targeting_factor: float | np.ndarray = 1.0
     rest_route: float = 1.0
     surge_route: float = 1.0
 
@@ -212,7 +218,8 @@ def rhs(
     out[:, 0] = (u**p.ek_hill * (1.0 - pert.eef2k_inhibitor) - ek) / p.tau_eef2k_h
     out[:, 1] = p.k_dephos_per_h * (ek * (1.0 - pe) * q - pe)
     activity = np.maximum(ampa_drive, 0.0) ** p.transcription_hill
-    out[:, 2] = (activity * (1.0 - pert.actinomycin_d) - mrna) / p.tau_bdnf_mrna_h
+    targeted = activity * (1.0 - pert.actinomycin_d) * pert.mrna_targeting_factor
+    out[:, 2] = (targeted - mrna) / p.tau_bdnf_mrna_h
     synthesis = k_syn * tr * np.maximum(mrna, 0.0) * (1.0 - pert.bdnf_knockout)
     out[:, 3] = synthesis - bd / p.tau_bdnf_h - release
     out[:, 4] = (release / p.k_release - be) / p.tau_bdnf_ext_h
