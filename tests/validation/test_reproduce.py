@@ -31,10 +31,11 @@ def run() -> tuple[list[Row], dict[str, Any]]:
 NOT_YET = {
     "mae": "the predicted medians miss the observed rates by more than 12 points on average: "
     "the random effect and the wide posterior widen the intervals (coverage holds) but the "
-    "medians regress to the pooled rate, and diamond-2014 is over-predicted",
+    "medians regress to the pooled rate, and diamond-2014 is over-predicted (15.9 points)",
     "niciu": "the percent-change regression is dominated by the calibrated natural fluctuation "
-    "(SD 0.35), so even covariate effects at their bound (a factor e^2 on a gain) give betas "
-    "of -0.27/-0.18 (BMI), -0.22/-0.07 (family history) and 0.04 (suicide attempt)",
+    "(SD 0.33): with the family-history and suicide-attempt effects at their bound (a factor "
+    "e^2 on a gain) the fit reaches "
+    "-0.30/-0.07 (BMI), -0.15/-0.01 (family history) and 0.04 (suicide attempt)",
 }
 
 
