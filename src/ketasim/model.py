@@ -252,14 +252,27 @@ EQUILIBRATION_H = 24.0 * 90  # a chronic perturbation is simulated this long bef
 Fraction = Field(default=0.0, ge=0.0, le=1.0)
 
 
-def met_mrna_targeting(loss: float, met_alleles: Any) -> Any:
-    """Share of BDNF transcripts targeted to dendrites with 0, 1 or 2 Met66 alleles.
+@dataclass(frozen=True)
+class MetAllele:
+    """What each BDNF Met66 allele does to the cascade (``signalling`` constants).
 
-    Each allele makes half the transcripts, and a Met transcript loses ``loss`` of its
-    dendritic targeting (Chiaruttini 2009), so the share falls linearly with the allele count:
-    a Val/Met patient keeps ``1 - loss / 2`` and a Met/Met one ``1 - loss``.
+    ``release_loss``: fall of activity-dependent BDNF release per allele (multiplicative).
+    ``mrna_loss``: share of dendritic targeting a Met transcript loses (Chiaruttini 2009);
+    each allele makes half the transcripts, so the targeted share falls linearly with the
+    allele count (Val/Met keeps ``1 - mrna_loss / 2``, Met/Met ``1 - mrna_loss``).
     """
-    return 1.0 - 0.5 * loss * np.asarray(met_alleles, dtype=float)
+
+    release_loss: float = 0.0
+    mrna_loss: float = 0.0
+
+    def factors(self, alleles: Any) -> dict[str, Any]:
+        """The cascade's ``bdnf_release_factor`` and ``mrna_targeting_factor`` for ``alleles``
+        (0, 1 or 2, or an array with one entry per patient)."""
+        n = np.asarray(alleles, dtype=float)
+        return {
+            "bdnf_release_factor": (1.0 - self.release_loss) ** n,
+            "mrna_targeting_factor": 1.0 - 0.5 * self.mrna_loss * n,
+        }
 
 
 class Perturbations(BaseModel):
@@ -326,8 +339,8 @@ class Perturbations(BaseModel):
             exclude={"chronic"}
         )
 
-    def signalling(self, met_release_loss: float, met_mrna_loss: float) -> SignallingPerturbations:
-        """The cascade's share of the perturbation (``met_*_loss``: per Met66 allele)."""
+    def signalling(self, met: MetAllele) -> SignallingPerturbations:
+        """The cascade's share of the perturbation (``met``: what a Met66 allele does)."""
         return SignallingPerturbations(
             anisomycin=self.anisomycin,
             actinomycin_d=self.actinomycin_d,
@@ -338,8 +351,7 @@ class Perturbations(BaseModel):
             valproate=self.valproate,
             sb216763=self.sb216763,
             gsk3_knockin=self.gsk3_knockin,
-            bdnf_release_factor=(1.0 - met_release_loss) ** self.bdnf_met_alleles,
-            mrna_targeting_factor=met_mrna_targeting(met_mrna_loss, self.bdnf_met_alleles),
+            **{k: float(v) for k, v in met.factors(self.bdnf_met_alleles).items()},
             rest_route=self.rest_route,
             surge_route=self.surge_route,
         )
@@ -359,8 +371,7 @@ class Mechanism:
     perturbations: Perturbations
     cascade_perturbations: SignallingPerturbations
     fst_immobility_s: float | None = None
-    met_release_loss: float = 0.0
-    met_mrna_loss: float = 0.0
+    met: MetAllele = MetAllele()
 
     @classmethod
     def load(cls, species: str, perturbations: Perturbations | None = None) -> Mechanism:
@@ -389,8 +400,10 @@ class Mechanism:
         )
         if pert.mg_mm is not None:
             receptor = replace(receptor, mg_mm=pert.mg_mm)
-        met_loss = spec["signalling"]["met_allele_release_loss"].to("dimensionless")
-        met_mrna = spec["signalling"]["met_allele_mrna_targeting_loss"].to("dimensionless")
+        met = MetAllele(
+            release_loss=spec["signalling"]["met_allele_release_loss"].to("dimensionless"),
+            mrna_loss=spec["signalling"]["met_allele_mrna_targeting_loss"].to("dimensionless"),
+        )
         return cls(
             receptor=receptor,
             circuit=CircuitParams.from_spec(spec["circuit"]),
@@ -400,10 +413,9 @@ class Mechanism:
             side=side,
             baseline_severity=sym["baseline_severity"].to("dimensionless"),
             perturbations=pert,
-            cascade_perturbations=pert.signalling(met_loss, met_mrna),
+            cascade_perturbations=pert.signalling(met),
             fst_immobility_s=sym["fst_immobility_s"].to("s") if "fst_immobility_s" in sym else None,
-            met_release_loss=met_loss,
-            met_mrna_loss=met_mrna,
+            met=met,
         )
 
     def for_patients(self, ind: Individual) -> Mechanism:
@@ -411,6 +423,7 @@ class Mechanism:
         clinical gains, placebo response and relapse time constant, and in the cascade the
         Met allele's release and dendritic mRNA losses and lithium or valproate comedication."""
         s, cp = self.symptoms, self.cascade_perturbations
+        met = self.met.factors(ind.met_alleles)
         symptoms = replace(
             s,
             fast_gain=s.fast_gain * ind.fast_gain_factor,
@@ -423,10 +436,8 @@ class Mechanism:
         )
         cascade = replace(
             cp,
-            bdnf_release_factor=cp.bdnf_release_factor
-            * (1.0 - self.met_release_loss) ** ind.met_alleles,
-            mrna_targeting_factor=cp.mrna_targeting_factor
-            * met_mrna_targeting(self.met_mrna_loss, ind.met_alleles),
+            bdnf_release_factor=cp.bdnf_release_factor * met["bdnf_release_factor"],
+            mrna_targeting_factor=cp.mrna_targeting_factor * met["mrna_targeting_factor"],
             lithium_mm=np.maximum(cp.lithium_mm, ind.lithium_mm),
             valproate=1.0 - (1.0 - cp.valproate) * (1.0 - ind.valproate),
         )
