@@ -515,11 +515,13 @@ def run(settings: Settings) -> Report:
         "fluctuation integrated), so subgroup rates carry no rating noise; the simulated "
         "check of (c) uses observed ratings and Fisher's exact test.",
         "BMI, family history of alcohol use disorder and D-serine act on the clinical gains "
-        "as statistical covariates with sizes set in data/population.yaml (Niciu 2014, "
-        "Moaddel 2015; kind: assumed); their directions are inputs, and what the scenario adds "
-        "is their size in response rates, in trials and in sample sizes.",
-        "The Met allele acts through the mechanism (lower activity-dependent BDNF release); "
-        "its size is unverified (mechanism-models.md section 6).",
+        "as statistical covariates: BMI and family history with sizes the calibration fitted "
+        "to Niciu 2014's betas (data/calibrated/human.yaml), D-serine with a size set in "
+        "data/population.yaml (Moaddel 2015; kind: assumed); their directions are inputs, and "
+        "what the scenario adds is their size in response rates, in trials and in sample sizes.",
+        "The Met allele acts through the mechanism (lower activity-dependent BDNF release and "
+        "dendritic targeting of BDNF mRNA); both sizes are unverified in patients "
+        "(mechanism-models.md section 6), the targeting loss is assumed.",
         "Monoaminergic antidepressants have no parameter in the model: a patient on one is "
         "simulated exactly as one without, so the augmentation answer is 'no difference' by "
         "construction (the maximum change shows it), not a finding. Rasmussen 2013 and "
@@ -535,8 +537,9 @@ def run(settings: Settings) -> Report:
     ]
     early = float(ket["p_response_230 min"].mean())
     caveats.append(
-        f"The model's expected 230-min response on ketamine is {early:.3f}, so differences at "
-        "230 min are small in absolute terms; the early time course is not checked here."
+        f"The model's expected 230-min response on ketamine is {early:.3f}; its size rests on "
+        "the fast gain, which the calibration (24-h and 1-week counts) does not identify, so "
+        "230-min contrasts are less certain than the 24-h ones."
     )
     caveats.append(
         "Observed BMI subgroups also differ in body weight: with mg/kg dosing and clearance "
