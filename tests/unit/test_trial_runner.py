@@ -85,6 +85,25 @@ def test_inclusion_and_allocation() -> None:
     assert (latent < 30).any()
 
 
+def test_screening_uses_the_fluctuation_given_not_the_calibrated_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a calibration enrols with the fluctuation it fits, so its cohorts must not depend on
+    # the calibrated file it is about to replace
+    from ketasim.population import PopulationParams
+    from ketasim.trials import runner
+
+    spec = _spec(population={"size": 30, "inclusion": {"scale": "MADRS", "min": 30}})
+    given = enroll(spec, 2, seed=5, screening_sd=0.15)
+    current = PopulationParams.load()
+    noisier = current.with_values({"fluctuation_sd": 0.5})
+    monkeypatch.setattr(runner.PopulationParams, "load", classmethod(lambda cls: noisier))
+    assert enroll(spec, 2, seed=5, screening_sd=0.15).equals(given)
+    default = enroll(spec, 2, seed=5)  # the value in use: now 0.5
+    assert not default["patient"].equals(given["patient"])
+    assert default.equals(enroll(spec, 2, seed=5, screening_sd=0.5))
+
+
 def test_crossover_gives_every_patient_both_arms() -> None:
     spec = _spec(
         design={"type": "crossover", "washout": "3 d"},

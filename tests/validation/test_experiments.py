@@ -20,7 +20,7 @@ NOT_YET: dict[str, str] = {
     "effect; no history-dependent loss of effect is modelled",
     "zarate-2013-lanicemine": "lanicemine enters the brain and builds its potentiation over "
     "hours, so at 80 min it is only 0.56 MADRS points below placebo (ketamine 5.6), and it "
-    "keeps 82 % of ketamine's effect at 3 days (the trial's effect was short-lived)",
+    "keeps 78 % of ketamine's effect at 3 days (the trial's effect was short-lived)",
     "ibrahim-2012b-rislenemdaz": "the model's effect is there on day 1; the trial saw it "
     "from day 5",
 }

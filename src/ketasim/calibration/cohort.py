@@ -101,12 +101,14 @@ class Cohort:
         replicates: int,
         seed: int = 0,
         mapper: Callable[..., Iterable[Group]] = map,
+        screening_sd: float | None = None,
     ) -> Cohort:
         """Enrol ``replicates`` trials' worth of patients and simulate them once.
 
         Patients are simulated in chunks of ``CHUNK`` fixed by the job (``mapper`` may run the
-        chunks anywhere, e.g. on Dask workers: the result is the same)."""
-        return build_many([(spec, replicates)], seed, mapper)[0]
+        chunks anywhere, e.g. on Dask workers: the result is the same). ``screening_sd``: the
+        fluctuation of the screening rating (:func:`~ketasim.trials.runner.enroll`)."""
+        return build_many([(spec, replicates)], seed, mapper, screening_sd)[0]
 
     def severities(self, g: Group, values: ClinicalValues) -> dict[str, np.ndarray]:
         """Latent severities of a group's patients on its grid under ``values``."""
@@ -156,9 +158,11 @@ class Cohort:
         return {key: float(np.mean(np.concatenate(vs))) for key, vs in sums.items()}
 
 
-def cohort_jobs(spec: TrialSpec, replicates: int, seed: int) -> list[tuple[Any, ...]]:
+def cohort_jobs(
+    spec: TrialSpec, replicates: int, seed: int, screening_sd: float | None = None
+) -> list[tuple[Any, ...]]:
     """The simulation tasks of a study's cohort: chunks of patients sharing a course."""
-    patients = allocate(spec, enroll(spec, replicates, seed), seed)
+    patients = allocate(spec, enroll(spec, replicates, seed, screening_sd), seed)
     doses = _stop_rule_doses(spec, patients, seed)
     patients["doses"] = [
         doses.get(int(pid), {}).get(arm, spec.arm(arm).doses)
@@ -176,9 +180,10 @@ def build_many(
     studies: list[tuple[TrialSpec, int]],
     seed: int,
     mapper: Callable[..., Iterable[Group]] = map,
+    screening_sd: float | None = None,
 ) -> list[Cohort]:
     """Cohorts of several studies, their chunks mapped together (so workers stay busy)."""
-    jobs = [cohort_jobs(spec, reps, seed) for spec, reps in studies]
+    jobs = [cohort_jobs(spec, reps, seed, screening_sd) for spec, reps in studies]
     flat = [job for js in jobs for job in js]
     groups = list(mapper(simulate_group, *zip(*flat, strict=True)))
     out, start = [], 0

@@ -7,9 +7,9 @@ at day 1 and -0.41 at day 7; lifetime suicide attempt 0.28 at day 7 (attempters 
 less: "no lifetime suicide attempt predicted better response", as the review puts it).
 ketasim runs the same regression (statsmodels OLS on z-scored variables) on a virtual cohort
 of such a trial, with rating error and natural fluctuation drawn once (common random
-numbers), and fits the four covariate effects on the clinical gains so the betas match
-(least squares, SciPy). The effects are then part of the calibrated set, with this run as
-their source.
+numbers), and fits five covariate effects on the clinical gains so the betas match (least
+squares, SciPy): BMI and family history on both gains, a suicide attempt on the sustained
+one. The effects are then part of the calibrated set, with this run as their source.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ TIMES_H: dict[str, float] = {"230 min": 230.0 / 60.0, "1 d": 24.0, "7 d": 168.0}
 #: The effects fitted to the betas.
 EFFECTS: tuple[str, ...] = (
     "bmi_fast",
+    "bmi_sustained",
     "fh_aud_fast",
     "fh_aud_sustained",
     "suicide_attempt_sustained",
@@ -83,9 +84,14 @@ class CovariateProblem:
 
     @classmethod
     def build(
-        cls, size: int, seed: int, mapper: Callable[..., Iterable[Any]] = map
+        cls,
+        size: int,
+        seed: int,
+        mapper: Callable[..., Iterable[Any]] = map,
+        screening_sd: float | None = None,
     ) -> CovariateProblem:
-        cohort = Cohort.build(niciu_spec(size), 1, seed, mapper)
+        """The Niciu 2014 cohort (``screening_sd``: see :meth:`Cohort.build`)."""
+        cohort = Cohort.build(niciu_spec(size), 1, seed, mapper, screening_sd)
         n = sum(len(g.patients) for g in cohort.groups)
         rng = np.random.default_rng([seed, 9301])
         return cls(cohort, rng.standard_normal((n, 4)), rng.standard_normal((n, 4)))

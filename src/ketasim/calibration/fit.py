@@ -1,8 +1,9 @@
 """``ketasim calibrate``: one set of clinical-link parameters for all studies.
 
-What is fitted (``FREE``, seven values): the fast and sustained clinical gains, their
-between-patient spreads, the extra placebo response of a felt comparator, the bipolar
-effect on both gains, and the SD of one between-study random effect. Nothing of the PK,
+What is fitted (``FREE``, eight values): the fast and sustained clinical gains, the largest
+relative fall of severity, their between-patient spread, the bipolar effect on both gains,
+the extra placebo response of a felt comparator, the natural fluctuation of ratings, and the
+SD of one between-study random effect. Nothing of the PK,
 receptor, circuit or signalling layers is fitted: the literature gives those.
 
 What it is fitted to: the calibration cells (``role: fit``): every count of Table 1 and the
@@ -13,6 +14,10 @@ logit scale of all its cells (Gauss-Hermite quadrature), so heterogeneity betwee
 
 Each study is a fixed virtual cohort (:class:`~ketasim.calibration.cohort.Cohort`, common
 random numbers): candidate values re-solve only the symptom layer, so a fit takes minutes.
+Which patients a cohort enrols depends on the natural fluctuation of the screening rating
+(inclusion thresholds select patients rated worse than they are), so ``ketasim calibrate``
+screens with the starting value, runs a first pass (:func:`first_pass`), screens again with
+its estimate and fits from there: nothing depends on the calibrated file being replaced.
 Parameter uncertainty is a Laplace approximation (the inverse Hessian of the negative
 log-likelihood at the optimum, by statsmodels' numerical differentiation) sampled into a
 posterior set; identifiability is shown by profile likelihoods.
@@ -266,12 +271,17 @@ def build_cohorts(
     patients_per_study: int,
     seed: int,
     mapper: Callable[..., Iterable[Any]] = map,
+    screening_sd: float | None = None,
 ) -> dict[str, Cohort]:
-    """A virtual cohort of about ``patients_per_study`` patients per study."""
+    """A virtual cohort of about ``patients_per_study`` patients per study.
+
+    ``screening_sd``: the fluctuation of the screening rating that decides inclusion (default:
+    the value in use). A calibration passes its starting value, so that the patients it fits
+    do not depend on the calibrated file it is about to replace."""
     studies = [
         (spec, max(1, int(np.ceil(patients_per_study / spec.population.size)))) for spec in specs
     ]
-    return {c.spec.name: c for c in build_many(studies, seed, mapper)}
+    return {c.spec.name: c for c in build_many(studies, seed, mapper, screening_sd)}
 
 
 def fit(
@@ -286,7 +296,7 @@ def fit(
     say = progress or (lambda _msg: None)
     x0 = problem.x0()
     say("optimising")
-    options = {"maxfev": max_evaluations, "xatol": 1e-3, "fatol": 1e-3, "adaptive": True}
+    options = _nelder_mead_options(max_evaluations)
     res = optimize.minimize(problem.nll, x0, method="Nelder-Mead", options=options)
     # Nelder-Mead is restarted from its end point, a standard guard against a collapsed simplex
     res = optimize.minimize(problem.nll, res.x, method="Nelder-Mead", options=options)
@@ -329,6 +339,22 @@ def fit(
         seed,
         reps,
     )
+
+
+def _nelder_mead_options(max_evaluations: int) -> dict[str, Any]:
+    return {"maxfev": max_evaluations, "xatol": 1e-3, "fatol": 1e-3, "adaptive": True}
+
+
+def first_pass(problem: Problem, max_evaluations: int = 800) -> tuple[ClinicalValues, float]:
+    """One Nelder-Mead run from the starting values: the values and random-effect SD that a
+    second, full :func:`fit` starts from, on cohorts screened with this pass's fluctuation.
+
+    Inclusion screening (regression to the mean) depends on the natural fluctuation being
+    fitted, but a cohort is simulated once; so the cohorts are screened with the starting
+    value, fitted, and screened again with the first pass's value before the final fit."""
+    options = _nelder_mead_options(max_evaluations)
+    res = optimize.minimize(problem.nll, problem.x0(), method="Nelder-Mead", options=options)
+    return problem.values(np.asarray(res.x))
 
 
 def _covariance(hess: np.ndarray) -> np.ndarray:
@@ -468,6 +494,7 @@ def write(
             "per_target": result.fit_cells,
             "profiles": result.profiles,
             "covariate_betas": betas or {},
+            **result.extras,
         },
         "parameters": params,
         "posterior": result.posterior,
@@ -480,4 +507,14 @@ def write(
     path.write_text(header + yaml.safe_dump(doc, sort_keys=False, width=100), encoding="utf-8")
 
 
-__all__ = ["FREE", "Cell", "Problem", "build_cohorts", "cells", "fit", "study_specs", "write"]
+__all__ = [
+    "FREE",
+    "Cell",
+    "Problem",
+    "build_cohorts",
+    "cells",
+    "first_pass",
+    "fit",
+    "study_specs",
+    "write",
+]

@@ -895,6 +895,7 @@ def _blocker_sources(
 _INDIVIDUAL: dict[str, tuple[str, ...]] = {
     "fast_gain": ("bmi_fast", "fh_aud_fast", "d_serine_fast", "bipolar_gain", "omega_response"),
     "sustained_gain": (
+        "bmi_sustained",
         "fh_aud_sustained",
         "suicide_attempt_sustained",
         "shank3_sustained",

@@ -2,10 +2,10 @@
 
 A patient's clinical gains (fast and sustained) are the typical values times::
 
-    fast      = exp(theta_bmi (BMI - 30)/5 + theta_fh,f FH + theta_ds (D-serine - 4)
+    fast      = exp(theta_bmi,f (BMI - 30)/5 + theta_fh,f FH + theta_ds (D-serine - 4)
                     + theta_bp bipolar + omega z_f)
-    sustained = exp(theta_fh,s FH + theta_sa attempt + theta_sh SHANK3 + theta_bp bipolar
-                    + omega (rho z_f + sqrt(1 - rho^2) z_s))
+    sustained = exp(theta_bmi,s (BMI - 30)/5 + theta_fh,s FH + theta_sa attempt
+                    + theta_sh SHANK3 + theta_bp bipolar + omega (rho z_f + sqrt(1 - rho^2) z_s))
 
 (``data/population.yaml``: effects and variability, with sources; a calibration run may
 replace some of them through ``data/calibrated/human.yaml``). The placebo response and the
@@ -132,7 +132,8 @@ def individual_parameters(patients: pd.DataFrame, params: PopulationParams) -> I
         + eta_f
     )
     log_sustained = (
-        e["fh_aud_sustained"] * fh
+        e["bmi_sustained"] * (bmi - 30.0) / 5.0
+        + e["fh_aud_sustained"] * fh
         + e["suicide_attempt_sustained"] * patients["suicide_attempt"].to_numpy(dtype=float)
         + e["shank3_sustained"] * patients["shank3_z"].to_numpy(dtype=float)
         + e["bipolar_gain"] * bipolar

@@ -76,9 +76,15 @@ def _normals(stream: int, seed: int, ids: Iterable[int], extra: int | None = Non
     return np.array([np.random.default_rng([*keys, int(i)]).standard_normal() for i in ids])
 
 
-def enroll(spec: TrialSpec, replicates: int, seed: int) -> pd.DataFrame:
+def enroll(
+    spec: TrialSpec, replicates: int, seed: int, screening_sd: float | None = None
+) -> pd.DataFrame:
     """The enrolled patients of every replicate (``spec.population.size`` each), screened
-    on the inclusion scale, with their baseline covariates."""
+    on the inclusion scale, with their baseline covariates.
+
+    The screening rating carries the natural fluctuation, SD ``screening_sd`` (default: the
+    population's ``fluctuation_sd`` in use), which is what makes inclusion thresholds select
+    patients rated worse than they are (regression to the mean)."""
     pop = PopulationSpec.default().override(spec.population.covariates)
     size = spec.population.size
     inc = spec.population.inclusion
@@ -91,7 +97,11 @@ def enroll(spec: TrialSpec, replicates: int, seed: int) -> pd.DataFrame:
             cand = sample_patients(pop, ids, seed)
             if inc is not None:
                 scale = load_scales()[inc.scale]
-                sd = PopulationParams.load().variability["fluctuation_sd"]
+                sd = (
+                    PopulationParams.load().variability["fluctuation_sd"]
+                    if screening_sd is None
+                    else screening_sd
+                )
                 eps = sd * _normals(STREAM_SCREEN_FLUCTUATION, seed, ids)
                 screen = rate(
                     scale, expected_score(scale, cand), _normals(STREAM_SCREEN, seed, ids), eps
