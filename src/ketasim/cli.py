@@ -714,17 +714,7 @@ def calibrate_cmd(
     studies) and write them, with the run's provenance, to data/calibrated/human.yaml."""
     import time
 
-    from ketasim.calibration.cohort import ClinicalValues
-    from ketasim.calibration.fit import (
-        FREE,
-        Problem,
-        build_cohorts,
-        cells,
-        first_pass,
-        fit,
-        study_specs,
-        write,
-    )
+    from ketasim.calibration.fit import FREE, cells, screened_fit, study_specs, write
     from ketasim.data.library import calibration_path
     from ketasim.engine.distribute import mapper
 
@@ -742,26 +732,17 @@ def calibrate_cmd(
     fit_cells = [c for c in cells(specs.values()) if c.role == "fit"]
     studies = sorted({c.study for c in fit_cells})
     say(f"building virtual cohorts for {len(studies)} studies ({patients} patients each)")
-    # inclusion screening uses the fluctuation being fitted, never the calibrated file that
-    # this run replaces: a first pass on cohorts screened with the starting value, then the
-    # full fit on cohorts screened with the first pass's value
-    start_values = ClinicalValues.uncalibrated()
-    screening = [start_values.population.variability["fluctuation_sd"]]
     with mapper(scheduler, workers) as run_map:
-        cohorts = build_cohorts([specs[s] for s in studies], patients, seed, run_map, screening[0])
-    first = Problem(cohorts, fit_cells, start_values)
-    say(f"first pass (inclusion screened with fluctuation SD {screening[0]:.3f})")
-    values, tau = first_pass(first, max_evaluations)
-    screening.append(values.population.variability["fluctuation_sd"])
-    say(f"screening again with fluctuation SD {screening[1]:.3f}")
-    with mapper(scheduler, workers) as run_map:
-        cohorts = build_cohorts([specs[s] for s in studies], patients, seed, run_map, screening[1])
-    problem = Problem(cohorts, fit_cells, values, tau0=tau)
-    result = fit(
-        problem, seed, profile_points=profile_points, progress=say, max_evaluations=max_evaluations
-    )
-    result.evaluations += first.evaluations
-    result.extras["screening_fluctuation_sd"] = [round(s, 6) for s in screening]
+        problem, result = screened_fit(
+            [specs[s] for s in studies],
+            fit_cells,
+            patients,
+            seed,
+            run_map,
+            profile_points=profile_points,
+            progress=say,
+            max_evaluations=max_evaluations,
+        )
     say("fitting covariate effects to Niciu 2014's standardised betas")
     from ketasim.calibration.covariates import NICIU_BETAS, CovariateProblem, fit_covariates
 

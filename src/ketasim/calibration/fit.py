@@ -3,8 +3,8 @@
 What is fitted (``FREE``, eight values): the fast and sustained clinical gains, the largest
 relative fall of severity, their between-patient spread, the bipolar effect on both gains,
 the extra placebo response of a felt comparator, the natural fluctuation of ratings, and the
-SD of one between-study random effect. Nothing of the PK,
-receptor, circuit or signalling layers is fitted: the literature gives those.
+SD of one between-study random effect. Nothing of the PK, receptor, circuit or signalling
+layers is fitted: the literature gives those.
 
 What it is fitted to: the calibration cells (``role: fit``): every count of Table 1 and the
 relapse claim of murrough-2013b, as binomial counts. Table 2 and lapidus-2014 stay out as
@@ -16,8 +16,8 @@ Each study is a fixed virtual cohort (:class:`~ketasim.calibration.cohort.Cohort
 random numbers): candidate values re-solve only the symptom layer, so a fit takes minutes.
 Which patients a cohort enrols depends on the natural fluctuation of the screening rating
 (inclusion thresholds select patients rated worse than they are), so ``ketasim calibrate``
-screens with the starting value, runs a first pass (:func:`first_pass`), screens again with
-its estimate and fits from there: nothing depends on the calibrated file being replaced.
+screens with the starting value, runs a first pass, screens again with its estimate and fits
+from there (:func:`screened_fit`): nothing depends on the calibrated file being replaced.
 Parameter uncertainty is a Laplace approximation (the inverse Hessian of the negative
 log-likelihood at the optimum, by statsmodels' numerical differentiation) sampled into a
 posterior set; identifiability is shown by profile likelihoods.
@@ -345,16 +345,41 @@ def _nelder_mead_options(max_evaluations: int) -> dict[str, Any]:
     return {"maxfev": max_evaluations, "xatol": 1e-3, "fatol": 1e-3, "adaptive": True}
 
 
-def first_pass(problem: Problem, max_evaluations: int = 800) -> tuple[ClinicalValues, float]:
-    """One Nelder-Mead run from the starting values: the values and random-effect SD that a
-    second, full :func:`fit` starts from, on cohorts screened with this pass's fluctuation.
+def screened_fit(
+    specs: Sequence[TrialSpec],
+    targets: list[Cell],
+    patients_per_study: int,
+    seed: int,
+    mapper: Callable[..., Iterable[Any]] = map,
+    max_evaluations: int = 800,
+    progress: Callable[[str], None] | None = None,
+    **fit_options: Any,
+) -> tuple[Problem, CalibrationResult]:
+    """The calibration with its inclusion screening: cohorts screened with the starting
+    fluctuation, one Nelder-Mead pass, cohorts screened again with its estimate, and the full
+    :func:`fit` from there (the two screening values are recorded in the result).
 
     Inclusion screening (regression to the mean) depends on the natural fluctuation being
-    fitted, but a cohort is simulated once; so the cohorts are screened with the starting
-    value, fitted, and screened again with the first pass's value before the final fit."""
+    fitted, but a cohort is simulated once; screening with the calibrated file in place would
+    make the fit depend on the run it replaces."""
+    say = progress or (lambda _msg: None)
+    start = ClinicalValues.uncalibrated()
+    screening = [start.population.variability["fluctuation_sd"]]
+    say(f"first pass (inclusion screened with fluctuation SD {screening[0]:.3f})")
+    first = Problem(
+        build_cohorts(specs, patients_per_study, seed, mapper, screening[0]), targets, start
+    )
     options = _nelder_mead_options(max_evaluations)
-    res = optimize.minimize(problem.nll, problem.x0(), method="Nelder-Mead", options=options)
-    return problem.values(np.asarray(res.x))
+    res = optimize.minimize(first.nll, first.x0(), method="Nelder-Mead", options=options)
+    values, tau = first.values(np.asarray(res.x))
+    screening.append(values.population.variability["fluctuation_sd"])
+    say(f"screening again with fluctuation SD {screening[1]:.3f}")
+    cohorts = build_cohorts(specs, patients_per_study, seed, mapper, screening[1])
+    problem = Problem(cohorts, targets, values, tau0=tau)
+    result = fit(problem, seed, progress=say, max_evaluations=max_evaluations, **fit_options)
+    result.evaluations += first.evaluations
+    result.extras["screening_fluctuation_sd"] = [round(s, 6) for s in screening]
+    return problem, result
 
 
 def _covariance(hess: np.ndarray) -> np.ndarray:
@@ -513,8 +538,8 @@ __all__ = [
     "Problem",
     "build_cohorts",
     "cells",
-    "first_pass",
     "fit",
+    "screened_fit",
     "study_specs",
     "write",
 ]
