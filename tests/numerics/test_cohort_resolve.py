@@ -45,6 +45,19 @@ def test_resolved_scores_equal_the_full_model(cohort: Cohort) -> None:
     assert np.abs(scale.score(other) - mine).max() > 0.5
 
 
+def test_group_signals_own_their_memory(cohort: Cohort) -> None:
+    """A group keeps only the five signals the symptom layer reads. A view of one column
+    would keep the chunk's whole state array or time-course block alive (tens of times
+    larger), which made the subgroups scenario need about 1 GB per 2 replicate trials."""
+    for g in cohort.groups:
+        for name in ("fbar", "restoration", "surge", "placebo", "felt"):
+            a = getattr(g, name)
+            held = a
+            while isinstance(held.base, np.ndarray):
+                held = held.base
+            assert held.nbytes == a.nbytes, name
+
+
 def test_analytic_response_probability_matches_sampled_ratings() -> None:
     rng = np.random.default_rng(0)
     s0 = rng.uniform(20, 40, 4000)

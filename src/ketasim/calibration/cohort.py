@@ -206,15 +206,17 @@ def simulate_group(
     gain = Mechanism.load("human").symptoms.fast_gain * ind.fast_gain_factor
     tc = res.timecourse
     n, m = len(group), t.size
+    # Copies, not views: a view of one column keeps the whole state array or time-course
+    # block alive (tens of times the group's own arrays) for as long as the group lives.
     return Group(
         patients=group.reset_index(drop=True),
         periods=course.periods,
         t_h=t,
         fbar=y[..., names.index("fast_drive")] / gain[:, None],
-        restoration=tc["spine_restoration_fraction"].to_numpy().reshape(n, m),
+        restoration=tc["spine_restoration_fraction"].to_numpy().reshape(n, m).copy(),
         surge=tc["glutamate_surge_rel"].to_numpy().reshape(n, m) - 1.0,
-        placebo=y[..., names.index("placebo_effect")],
-        felt=y[..., names.index("placebo_felt")],
+        placebo=y[..., names.index("placebo_effect")].copy(),
+        felt=y[..., names.index("placebo_felt")].copy(),
     )
 
 

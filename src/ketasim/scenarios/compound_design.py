@@ -233,8 +233,9 @@ def simulate_task(task: tuple[str | Drug, Regimen, pd.DataFrame, int]) -> dict[s
         "fbar": y[..., names.index("fast_drive")] / gain[:, None],
         "restoration": column("spine_restoration_fraction")[:, coarse],
         "surge": column("glutamate_surge_rel")[:, coarse] - 1.0,
-        "placebo": y[..., names.index("placebo_effect")],
-        "felt": y[..., names.index("placebo_felt")],
+        # copies: a view would keep every state of the chunk alive
+        "placebo": y[..., names.index("placebo_effect")].copy(),
+        "felt": y[..., names.index("placebo_felt")].copy(),
         "peak_cadss": column("cadss_points")[:, early].max(axis=1),
     }
 

@@ -530,12 +530,13 @@ def simulate_copies(course: Course, copies: pd.DataFrame, seed: int) -> tuple[Gr
         periods=course.periods,
         t_h=t,
         fbar=y[..., names.index("fast_drive")] / gain[:, None],
-        restoration=tc["spine_restoration_fraction"].to_numpy().reshape(n, m),
+        # copies, not views of the whole state array and time course (as simulate_group)
+        restoration=tc["spine_restoration_fraction"].to_numpy().reshape(n, m).copy(),
         surge=tc["glutamate_surge_rel"].to_numpy().reshape(n, m) - 1.0,
-        placebo=y[..., names.index("placebo_effect")],
-        felt=y[..., names.index("placebo_felt")],
+        placebo=y[..., names.index("placebo_effect")].copy(),
+        felt=y[..., names.index("placebo_felt")].copy(),
     )
-    return group, tc["cadss_points"].to_numpy().reshape(n, m)
+    return group, tc["cadss_points"].to_numpy().reshape(n, m).copy()
 
 
 def _with_effects(groups: list[Group], draws: int, seed: int) -> Group:
