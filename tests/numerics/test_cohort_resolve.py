@@ -48,7 +48,7 @@ def test_resolved_scores_equal_the_full_model(cohort: Cohort) -> None:
 def test_group_signals_own_their_memory(cohort: Cohort) -> None:
     """A group keeps only the five signals the symptom layer reads. A view of one column
     would keep the chunk's whole state array or time-course block alive (tens of times
-    larger), which made the subgroups scenario need about 1 GB per 2 replicate trials."""
+    larger): the subgroups scenario grew by about 0.4 GB per replicate trial of 600."""
     for g in cohort.groups:
         for name in ("fbar", "restoration", "surge", "placebo", "felt"):
             a = getattr(g, name)
