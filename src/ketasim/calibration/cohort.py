@@ -199,18 +199,24 @@ def simulate_group(
     """Simulate one chunk of patients who share a course, with the full model."""
     course = _course(spec, first, {first: n_doses})
     t = np.arange(0.0, course.end_h + STEP_H / 2, STEP_H)
-    res = simulate_course(course, group, seed, t)
-    names = res.state_names
-    y = res.states
-    ind = individual_parameters(group, PopulationParams.load())
+    return group_signals(simulate_course(course, group, seed, t), group, course.periods, t)
+
+
+def group_signals(
+    res: Any, patients: pd.DataFrame, periods: dict[str, tuple[float, float]], t: np.ndarray
+) -> Group:
+    """The upstream signals the symptom layer reads, from a full-model result on grid ``t``.
+
+    Copies, not views: a view of one column keeps the whole state array or time-course block
+    alive (tens of times the group's own arrays) for as long as the group lives.
+    """
+    names, y, tc = res.state_names, res.states, res.timecourse
+    ind = individual_parameters(patients, PopulationParams.load())
     gain = Mechanism.load("human").symptoms.fast_gain * ind.fast_gain_factor
-    tc = res.timecourse
-    n, m = len(group), t.size
-    # Copies, not views: a view of one column keeps the whole state array or time-course
-    # block alive (tens of times the group's own arrays) for as long as the group lives.
+    n, m = len(patients), t.size
     return Group(
-        patients=group.reset_index(drop=True),
-        periods=course.periods,
+        patients=patients.reset_index(drop=True),
+        periods=periods,
         t_h=t,
         fbar=y[..., names.index("fast_drive")] / gain[:, None],
         restoration=tc["spine_restoration_fraction"].to_numpy().reshape(n, m).copy(),

@@ -44,16 +44,15 @@ from ketasim.calibration.cohort import (
     STEP_H,
     Cohort,
     Group,
+    group_signals,
     noise_of,
     p_remission,
     p_response,
 )
 from ketasim.calibration.reproduce import posterior_values
 from ketasim.errors import KetasimInputError, UnitError
-from ketasim.model import Mechanism
-from ketasim.population import PopulationSpec, individual_parameters
+from ketasim.population import PopulationSpec
 from ketasim.population.covariates import DIMENSIONS
-from ketasim.population.individual import PopulationParams
 from ketasim.report.document import Figure, Report, Table
 from ketasim.scenarios.base import RunMap, Settings
 from ketasim.symptoms.scales import load_scales
@@ -518,25 +517,12 @@ def _copies(person: PatientFile, n: int, seed: int) -> pd.DataFrame:
 
 def simulate_copies(course: Course, copies: pd.DataFrame, seed: int) -> tuple[Group, np.ndarray]:
     """The full model for copies of the patient: the upstream signals the symptom layer
-    reads (as :func:`ketasim.calibration.cohort.simulate_group`) and the CADSS course."""
+    reads (:func:`ketasim.calibration.cohort.group_signals`, as the trial cohorts) and the CADSS
+    course."""
     t = np.arange(0.0, course.end_h + STEP_H / 2, STEP_H)
     res = simulate_course(course, copies, seed, t)
-    names, y, tc = res.state_names, res.states, res.timecourse
-    ind = individual_parameters(copies, PopulationParams.load())
-    gain = Mechanism.load("human").symptoms.fast_gain * ind.fast_gain_factor
-    n, m = len(copies), t.size
-    group = Group(
-        patients=copies.reset_index(drop=True),
-        periods=course.periods,
-        t_h=t,
-        fbar=y[..., names.index("fast_drive")] / gain[:, None],
-        # copies, not views of the whole state array and time course (as simulate_group)
-        restoration=tc["spine_restoration_fraction"].to_numpy().reshape(n, m).copy(),
-        surge=tc["glutamate_surge_rel"].to_numpy().reshape(n, m) - 1.0,
-        placebo=y[..., names.index("placebo_effect")].copy(),
-        felt=y[..., names.index("placebo_felt")].copy(),
-    )
-    return group, tc["cadss_points"].to_numpy().reshape(n, m).copy()
+    group = group_signals(res, copies, course.periods, t)
+    return group, res.timecourse["cadss_points"].to_numpy().reshape(len(copies), t.size).copy()
 
 
 def _with_effects(groups: list[Group], draws: int, seed: int) -> Group:
